@@ -1,0 +1,76 @@
+"""Every exception strom raises, in one tree.
+
+::
+
+    StromError
+    ├── JobDefinitionError        the program is wrong before it runs (graph-building time)
+    │   ├── InvalidTypeError      an unknown or mismatched type information
+    │   └── UnsupportedError      a feature strom does not provide (names the alternative)
+    ├── StateAccessError          keyed state or timers used outside a keyed context
+    ├── InvalidKeyError           a key that cannot be partitioned (unhashable, unstable)
+    ├── UserFunctionError         a user function raised; names operator and element/key,
+    │                             the original exception is ``__cause__``
+    ├── JobExecutionError         the job failed at run time (wraps the first failure)
+    └── JobCancelledError         the job was cancelled while a caller waited for it
+
+Messages name the operator, key or input, what was expected, what came instead and a hint.
+"""
+from __future__ import annotations
+
+
+class StromError(Exception):
+    """Root of every exception strom raises."""
+
+
+class JobDefinitionError(StromError):
+    """The job is wrong before it runs: raised while the graph is built."""
+
+
+class InvalidTypeError(JobDefinitionError, TypeError):
+    """Type information is unknown, or a value does not match the declared type."""
+
+
+class UnsupportedError(JobDefinitionError):
+    """A feature strom does not provide; the message names what to use instead."""
+
+
+class StateAccessError(StromError):
+    """Keyed state or timers were used where there is no current key."""
+
+
+class InvalidKeyError(StromError, TypeError):
+    """A key cannot be assigned to a key group (for example it is unhashable)."""
+
+
+class UserFunctionError(StromError):
+    """A user function raised. ``__cause__`` holds the original exception and traceback.
+
+    Attributes:
+        operator: the operator's name as shown in the job graph.
+        element: the element being processed (or ``None`` for timers/lifecycle calls).
+        key: the current key when the operator is keyed, else ``None``.
+    """
+
+    def __init__(self, msg: str, *, operator: str = "", element: object = None,
+                 key: object = None) -> None:
+        super().__init__(msg)
+        self.operator = operator
+        self.element = element
+        self.key = key
+
+
+class JobExecutionError(StromError):
+    """The job failed while running; ``__cause__`` is the first failure."""
+
+
+class JobCancelledError(StromError):
+    """The job was cancelled while a caller waited for its result."""
+
+
+def describe(value: object, limit: int = 200) -> str:
+    """A short, safe ``repr`` of a value for error messages."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # a user __repr__ may itself raise
+        text = f"<{type(value).__name__} with failing repr: {exc!r}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
