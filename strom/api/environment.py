@@ -1,0 +1,304 @@
+"""PyFlink's ``StreamExecutionEnvironment``: where a job is defined, configured and executed.
+
+Example:
+    >>> env = StreamExecutionEnvironment.get_execution_environment()
+    >>> env.from_collection([1, 2, 3]).map(lambda x: x * 10).print()  # doctest: +SKIP
+    >>> env.execute("tens")  # doctest: +SKIP
+
+Defaults differ from a Flink mini-cluster in one deliberate way: the default parallelism is 1,
+not the number of cores, because the embedded executor runs on one Python thread (more
+subtasks there add partitioning, not CPU) and so that ``print()`` output is deterministic and
+unprefixed. Set it with ``set_parallelism`` or ``parallelism.default``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from typing import Any
+
+from strom.api.checkpoint_config import CheckpointConfig
+from strom.api.configuration import (
+    CheckpointingMode,
+    Configuration,
+    ExecutionConfig,
+    RestartStrategyConfiguration,
+    TimeCharacteristic,
+)
+from strom.api.datastream import DataStream
+from strom.api.sources import CollectionSource, Source, SourceFunctionSource
+from strom.api.typeinfo import TypeInformation
+from strom.errors import JobDefinitionError, UnsupportedError, describe
+from strom.graph.job_graph import build_job_graph
+from strom.graph.transformations import Kind, Transformation
+from strom.runtime.executors import EXECUTORS
+from strom.runtime.job import JobClient, JobControl, JobExecutionResult
+from strom.time.clock import Clock, SystemClock
+
+
+class RuntimeExecutionMode:
+    """PyFlink's execution modes; strom runs every job as a stream (bounded inputs end it)."""
+
+    STREAMING = "STREAMING"
+    BATCH = "BATCH"
+    AUTOMATIC = "AUTOMATIC"
+
+
+class StreamExecutionEnvironment:
+    """Defines and runs a streaming job.
+
+    Attributes:
+        clock: the processing-time clock jobs run with (inject a ``ManualClock`` in tests).
+        executor: ``"inline"`` (default): every task on one thread in this process.
+    """
+
+    def __init__(self, configuration: Configuration | None = None) -> None:
+        self._config = ExecutionConfig()
+        self._configuration = Configuration(configuration) if configuration else Configuration()
+        self._checkpoint_config = CheckpointConfig()
+        self._transformations: dict[int, Transformation] = {}
+        self._next_id = 1
+        self._parallelism = 1
+        self._chaining = True
+        self._time_characteristic = TimeCharacteristic.EventTime
+        self._buffer_timeout = 100
+        self._state_backend: Any = None
+        self.clock: Clock = SystemClock()
+        self.executor = "inline"
+        self._apply_configuration(self._configuration)
+
+    @staticmethod
+    def get_execution_environment(configuration: Configuration | None = None) -> StreamExecutionEnvironment:
+        """A new environment for the embedded (in-process) runtime."""
+        return StreamExecutionEnvironment(configuration)
+
+    # -- configuration --
+    def _apply_configuration(self, conf: Configuration) -> None:
+        if conf.contains_key("parallelism.default"):
+            self.set_parallelism(conf.get_integer("parallelism.default", 1))
+        if conf.contains_key("pipeline.max-parallelism"):
+            self.set_max_parallelism(conf.get_integer("pipeline.max-parallelism", 128))
+        if conf.contains_key("pipeline.auto-watermark-interval"):
+            self._config.set_auto_watermark_interval(
+                _millis_text(conf.get_string("pipeline.auto-watermark-interval", "200")))
+        if conf.contains_key("execution.checkpointing.interval"):
+            self._checkpoint_config.set_checkpoint_interval(
+                _millis_text(conf.get_string("execution.checkpointing.interval", "0")))
+        if conf.contains_key("strom.executor"):
+            self.executor = conf.get_string("strom.executor", "inline")
+
+    def configure(self, configuration: Configuration) -> None:
+        self._configuration.add_all(configuration)
+        self._apply_configuration(configuration)
+
+    def get_config(self) -> ExecutionConfig:
+        return self._config
+
+    def set_parallelism(self, parallelism: int) -> StreamExecutionEnvironment:
+        if not isinstance(parallelism, int) or parallelism < 1:
+            raise JobDefinitionError(f"set_parallelism: expected an int >= 1, got {parallelism!r}")
+        self._parallelism = parallelism
+        return self
+
+    def get_parallelism(self) -> int:
+        return self._parallelism
+
+    def set_max_parallelism(self, max_parallelism: int) -> StreamExecutionEnvironment:
+        self._config.set_max_parallelism(max_parallelism)
+        return self
+
+    def get_max_parallelism(self) -> int:
+        return self._config.get_max_parallelism()
+
+    def set_runtime_mode(self, execution_mode: Any) -> StreamExecutionEnvironment:
+        """Accepted; every job runs as a stream and bounded inputs end it."""
+        return self
+
+    def set_buffer_timeout(self, timeout_millis: int) -> StreamExecutionEnvironment:
+        self._buffer_timeout = timeout_millis
+        return self
+
+    def get_buffer_timeout(self) -> int:
+        return self._buffer_timeout
+
+    def disable_operator_chaining(self) -> StreamExecutionEnvironment:
+        self._chaining = False
+        return self
+
+    def is_chaining_enabled(self) -> bool:
+        return self._chaining
+
+    def set_stream_time_characteristic(self, characteristic: TimeCharacteristic) -> None:
+        """The older API: ProcessingTime, IngestionTime or EventTime (Flink's default since 1.12)."""
+        if not isinstance(characteristic, TimeCharacteristic):
+            raise JobDefinitionError(
+                f"set_stream_time_characteristic: expected a TimeCharacteristic, got {describe(characteristic)}")
+        self._time_characteristic = characteristic
+        if characteristic is TimeCharacteristic.ProcessingTime:
+            self._config.set_auto_watermark_interval(0)
+        elif self._config.get_auto_watermark_interval() == 0:
+            self._config.set_auto_watermark_interval(200)
+
+    def get_stream_time_characteristic(self) -> TimeCharacteristic:
+        return self._time_characteristic
+
+    def enable_checkpointing(self, interval: int, mode: CheckpointingMode | None = None) -> StreamExecutionEnvironment:
+        self._checkpoint_config.enable_checkpointing(interval, mode)
+        return self
+
+    def get_checkpoint_config(self) -> CheckpointConfig:
+        return self._checkpoint_config
+
+    def get_checkpoint_interval(self) -> int:
+        return self._checkpoint_config.interval_ms
+
+    def get_checkpointing_mode(self) -> CheckpointingMode:
+        return self._checkpoint_config.mode
+
+    def set_state_backend(self, state_backend: Any) -> StreamExecutionEnvironment:
+        self._state_backend = state_backend
+        return self
+
+    def set_restart_strategy(self, restart_strategy_configuration: RestartStrategyConfiguration) -> None:
+        self._config.set_restart_strategy(restart_strategy_configuration)
+
+    def add_jars(self, *jars_path: str) -> None:
+        """Accepted so PyFlink jobs port unchanged; strom needs no jars (connectors are Python)."""
+
+    def add_classpaths(self, *classpaths: str) -> None:
+        """Accepted so PyFlink jobs port unchanged; strom has no JVM classpath."""
+
+    def add_python_file(self, file_path: str) -> None:
+        """Make a module file or directory importable by the job's functions."""
+        import sys
+
+        if file_path not in sys.path:
+            sys.path.insert(0, file_path)
+
+    # -- the plan --
+    def _add(self, kind: Kind, name: str, inputs: tuple[int, ...], **fields: Any) -> int:
+        tid = self._next_id
+        self._next_id += 1
+        self._transformations[tid] = Transformation(id=tid, kind=kind, name=name, inputs=inputs, **fields)
+        return tid
+
+    def _update(self, tid: int, **changes: Any) -> None:
+        self._transformations[tid] = dataclasses.replace(self._transformations[tid], **changes)
+
+    def _transformation(self, tid: int) -> Transformation:
+        return self._transformations[tid]
+
+    # -- sources --
+    def _source(self, source: Source, name: str, type_info: Any) -> DataStream:
+        if type_info is not None and not isinstance(type_info, TypeInformation):
+            raise JobDefinitionError(f"source '{name}': type_info must be a TypeInformation, got {describe(type_info)}")
+        tid = self._add(Kind.SOURCE, name, (), operator_factory=lambda: source.create_operator(name),
+                        output_type=type_info, non_parallel=not source.parallel)
+        return DataStream(self, tid)
+
+    def from_collection(self, collection: Any, type_info: TypeInformation | None = None) -> DataStream:
+        """A stream of the collection's elements (any list, iterable or generator). Non-parallel."""
+        source = CollectionSource(collection)
+        if type_info is not None and source.inline:
+            for i, element in enumerate(source.data):
+                type_info.validate(element, f"from_collection element #{i}")
+        return self._source(source, "Source: Collection Source", type_info)
+
+    def from_source(self, source: Any, watermark_strategy: Any, source_name: str,
+                    type_info: TypeInformation | None = None) -> DataStream:
+        """A stream from a source object (NumberSequenceSource, a connector source)."""
+        if not callable(getattr(source, "create_operator", None)):
+            raise JobDefinitionError(
+                f"from_source: expected a Source (e.g. NumberSequenceSource or a connector source), "
+                f"got {describe(source)}. Hint: for a Python SourceFunction use add_source().")
+        stream = self._source(source, f"Source: {source_name}", type_info)
+        if watermark_strategy is not None and not getattr(watermark_strategy, "is_no_watermarks", False):
+            stream = stream.assign_timestamps_and_watermarks(watermark_strategy)
+        return stream
+
+    def add_source(self, source_func: Any, source_name: str = "Custom Source",
+                   type_info: TypeInformation | None = None) -> DataStream:
+        """A stream from a ``SourceFunction`` (``run(ctx)`` with ``ctx.collect``) or a connector."""
+        if callable(getattr(source_func, "create_operator", None)):
+            return self._source(source_func, f"Source: {source_name}", type_info)
+        if not callable(getattr(source_func, "run", None)):
+            raise JobDefinitionError(
+                f"add_source: expected a SourceFunction with run(ctx), got {describe(source_func)}")
+        return self._source(SourceFunctionSource(source_func), f"Source: {source_name}", type_info)
+
+    def read_text_file(self, file_path: str, charset_name: str = "UTF-8") -> DataStream:
+        """Lines of a text file (without line endings)."""
+        def lines() -> Any:
+            with open(file_path, encoding=charset_name) as f:
+                for line in f:
+                    yield line.rstrip("\r\n")
+        return self._source(CollectionSource(lines()), f"Source: {file_path}", None)
+
+    # -- running --
+    def _job_graph(self, job_name: str, clear: bool = True) -> Any:
+        """Build the job graph; as in Flink, executing clears the plan for the next job."""
+        graph = build_job_graph(job_name, list(self._transformations.values()),
+                                default_parallelism=self._parallelism,
+                                default_max_parallelism=self._config.get_max_parallelism(),
+                                chaining=self._chaining)
+        if clear:
+            self._transformations.clear()
+        return graph
+
+    def _executor(self) -> Any:
+        try:
+            executor_cls = EXECUTORS[self.executor]
+        except KeyError:
+            raise UnsupportedError(
+                f"unknown executor {self.executor!r}; expected one of {sorted(EXECUTORS)}") from None
+        return executor_cls(self.clock, {"auto_watermark_interval": self._config.get_auto_watermark_interval(),
+                                         "checkpoint_config": self._checkpoint_config,
+                                         "time_characteristic": self._time_characteristic})
+
+    def execute(self, job_name: str | None = None) -> JobExecutionResult:
+        """Run the job to completion on this thread; raises ``JobExecutionError`` if it fails."""
+        name = job_name or "Flink Streaming Job"
+        graph = self._job_graph(name)
+        control = JobControl(name)
+        return self._executor().run(graph, control, self._config.get_global_job_parameters())
+
+    def execute_async(self, job_name: str | None = None) -> JobClient:
+        """Start the job on a background thread and return a ``JobClient``."""
+        name = job_name or "Flink Streaming Job"
+        graph = self._job_graph(name)
+        control = JobControl(name)
+        executor = self._executor()
+        params = self._config.get_global_job_parameters()
+
+        def run() -> None:
+            try:
+                executor.run(graph, control, params)
+            except BaseException:  # recorded in control; the client re-raises it
+                pass
+
+        thread = threading.Thread(target=run, name=f"job {name}", daemon=True)
+        thread.start()
+        return JobClient(control, thread)
+
+    def get_execution_plan(self) -> str:
+        """The job graph as JSON, in the shape of Flink's execution plan."""
+        graph = self._job_graph("plan", clear=False)
+        nodes = []
+        for v in graph.vertices:
+            for n in v.nodes:
+                t = graph.nodes[n]
+                preds = [{"id": e.source, "ship_strategy": e.partitioner.name, "side": "second" if e.input_no == 2 else "first"}
+                         for vv in graph.vertices for e in (*vv.chained, *vv.outputs) if e.target == n]
+                nodes.append({"id": n, "type": t.name, "pact": "Data Source" if t.kind is Kind.SOURCE else
+                              ("Data Sink" if t.is_sink else "Operator"), "contents": t.name,
+                              "parallelism": t.parallelism, "predecessors": preds})
+        return json.dumps({"nodes": nodes}, indent=2)
+
+
+def _millis_text(text: str) -> int:
+    """Parse '200', '200 ms', '5 s', '1 min' as Flink's duration options."""
+    value = text.strip().lower()
+    for suffix, factor in (("ms", 1), ("min", 60_000), ("s", 1000), ("h", 3_600_000)):
+        if value.endswith(suffix):
+            return int(float(value[: -len(suffix)].strip()) * factor)
+    return int(value)

@@ -1,0 +1,189 @@
+"""PyFlink's user-function base classes (``pyflink.datastream.functions``).
+
+Subclass them, or pass plain callables where PyFlink accepts them (map, flat_map, filter,
+key_by, reduce). Emit from ``process_element``/``on_timer``/``flat_map`` by ``yield``-ing or
+returning an iterable; ``yield output_tag, value`` goes to a side output. The Java-style
+``ctx.collect(value)``, ``out.collect(value)`` and ``ctx.output(tag, value)`` work too.
+
+Example:
+    >>> class Count(KeyedProcessFunction):
+    ...     def open(self, runtime_context):
+    ...         self.n = runtime_context.get_state(ValueStateDescriptor("n", Types.LONG()))
+    ...     def process_element(self, value, ctx):
+    ...         self.n.update((self.n.value() or 0) + 1)
+    ...         yield ctx.get_current_key(), self.n.value()
+"""
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from strom.runtime.context import StreamingRuntimeContext as RuntimeContext
+from strom.runtime.operators.process import TimeDomain, TimerService
+
+
+class Function(abc.ABC):  # noqa: B024 - PyFlink's base has only optional hooks
+    """Base of all user functions: optional ``open(runtime_context)`` and ``close()``."""
+
+    def open(self, runtime_context: RuntimeContext) -> None:  # noqa: B027
+        """Called once per subtask before the first element."""
+
+    def close(self) -> None:  # noqa: B027
+        """Called once per subtask at the end, also after a failure."""
+
+
+class MapFunction(Function):
+    @abc.abstractmethod
+    def map(self, value: Any) -> Any: ...
+
+
+class FlatMapFunction(Function):
+    @abc.abstractmethod
+    def flat_map(self, value: Any) -> Any:
+        """Yield or return the outputs (or, Java style, take an ``out`` collector)."""
+
+
+class FilterFunction(Function):
+    @abc.abstractmethod
+    def filter(self, value: Any) -> bool: ...
+
+
+class ReduceFunction(Function):
+    @abc.abstractmethod
+    def reduce(self, value1: Any, value2: Any) -> Any: ...
+
+
+class AggregateFunction(Function):
+    """Incremental aggregation: accumulator in, result out."""
+
+    @abc.abstractmethod
+    def create_accumulator(self) -> Any: ...
+
+    @abc.abstractmethod
+    def add(self, value: Any, accumulator: Any) -> Any: ...
+
+    @abc.abstractmethod
+    def get_result(self, accumulator: Any) -> Any: ...
+
+    def merge(self, acc_a: Any, acc_b: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.merge is needed for merging windows")
+
+
+class KeySelector(Function):
+    @abc.abstractmethod
+    def get_key(self, value: Any) -> Any: ...
+
+
+class NullByteKeySelector(KeySelector):
+    """Puts every element under one key (used by non-keyed windows)."""
+
+    def get_key(self, value: Any) -> int:
+        return 0
+
+
+class Partitioner(Function):
+    """``partition_custom``: which of ``num_partitions`` partitions a key goes to."""
+
+    @abc.abstractmethod
+    def partition(self, key: Any, num_partitions: int) -> int: ...
+
+
+class CoMapFunction(Function):
+    @abc.abstractmethod
+    def map1(self, value: Any) -> Any: ...
+
+    @abc.abstractmethod
+    def map2(self, value: Any) -> Any: ...
+
+
+class CoFlatMapFunction(Function):
+    @abc.abstractmethod
+    def flat_map1(self, value: Any) -> Any: ...
+
+    @abc.abstractmethod
+    def flat_map2(self, value: Any) -> Any: ...
+
+
+class ProcessFunction(Function):
+    """Per-element processing with access to the timestamp and side outputs."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService: ...
+
+        @abc.abstractmethod
+        def timestamp(self) -> int | None: ...
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Any: ...
+
+
+class KeyedProcessFunction(Function):
+    """Per-element processing on a keyed stream, with keyed state and timers."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService: ...
+
+        @abc.abstractmethod
+        def timestamp(self) -> int | None: ...
+
+        @abc.abstractmethod
+        def get_current_key(self) -> Any: ...
+
+    class OnTimerContext(Context):
+        @abc.abstractmethod
+        def time_domain(self) -> int: ...
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: KeyedProcessFunction.Context) -> Any: ...
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Any:
+        """Called when a registered timer fires; may yield outputs."""
+
+
+class CoProcessFunction(Function):
+    @abc.abstractmethod
+    def process_element1(self, value: Any, ctx: Any) -> Any: ...
+
+    @abc.abstractmethod
+    def process_element2(self, value: Any, ctx: Any) -> Any: ...
+
+
+class KeyedCoProcessFunction(Function):
+    @abc.abstractmethod
+    def process_element1(self, value: Any, ctx: Any) -> Any: ...
+
+    @abc.abstractmethod
+    def process_element2(self, value: Any, ctx: Any) -> Any: ...
+
+    def on_timer(self, timestamp: int, ctx: Any) -> Any:
+        """Called when a registered timer fires; may yield outputs."""
+
+
+class SinkFunction(Function):
+    """A Python sink: ``invoke(value, context)`` per record (PyFlink only has Java sinks)."""
+
+    @abc.abstractmethod
+    def invoke(self, value: Any, context: Any) -> None: ...
+
+
+class SourceFunction(Function):
+    """A push source (the article's and Java's style): ``run(ctx)`` emits with ``ctx.collect``.
+
+    ``run`` executes on its own thread; ``cancel`` is called (from another thread) to stop it.
+    """
+
+    @abc.abstractmethod
+    def run(self, ctx: Any) -> None: ...
+
+    def cancel(self) -> None:  # noqa: B027
+        """Ask ``run`` to return."""
+
+
+__all__ = [
+    "AggregateFunction", "CoFlatMapFunction", "CoMapFunction", "CoProcessFunction",
+    "FilterFunction", "FlatMapFunction", "Function", "KeySelector", "KeyedCoProcessFunction",
+    "KeyedProcessFunction", "MapFunction", "NullByteKeySelector", "Partitioner", "ProcessFunction",
+    "ReduceFunction", "RuntimeContext", "SinkFunction", "SourceFunction", "TimeDomain", "TimerService",
+]

@@ -1,0 +1,744 @@
+"""Type information: PyFlink's ``Types`` constructors, value validation and Java rendering.
+
+A ``TypeInformation`` is the declared type of a stream's records (``output_type=``) or of a
+state descriptor. strom never serialises by type, so a type does two jobs here:
+
+* :meth:`TypeInformation.validate` checks a value against the declaration, the way PyFlink's
+  coders fail on a value they cannot encode, but with a message naming the operator;
+* :func:`java_string` renders a value the way ``ds.print()`` shows it in PyFlink.
+
+Which values are accepted (``None`` follows the PyFlink ``Types`` docstrings):
+
+* ``STRING``, ``BIG_INT``, ``BIG_DEC``, ``INSTANT``, the SQL and local date/time types accept
+  ``None``. ``BYTE``, ``BOOLEAN``, ``SHORT``, ``INT``, ``LONG``, ``FLOAT``, ``DOUBLE``, ``CHAR``
+  do not ("Does not support a None value"), nor do ``ROW``, ``TUPLE``, arrays, ``LIST`` and
+  ``MAP`` themselves ("must not be null").
+* Inside a ``ROW`` every field may be ``None`` (Flink's row serializer keeps a null mask).
+  Elements of ``BASIC_ARRAY``/``OBJECT_ARRAY`` and ``MAP`` values may be ``None``; ``TUPLE``
+  fields, ``LIST`` elements, ``PRIMITIVE_ARRAY`` elements and ``MAP`` keys follow their own
+  type's rule (Flink's tuple, list and primitive-array serializers reject null).
+* Integer types check their Java range and reject ``bool``; ``FLOAT``/``DOUBLE`` take ``int``
+  or ``float``; ``CHAR`` is a one-character ``str``; ``BIG_DEC`` takes ``Decimal`` or ``int``.
+* ``ROW`` takes a ``Row``, ``tuple`` or ``list`` of the right arity (PyFlink converts all
+  three); a named ``Row`` against ``ROW_NAMED`` is matched by field name. ``TUPLE`` takes a
+  ``tuple``, ``list`` or ``Row`` of the right arity. ``PICKLED_BYTE_ARRAY`` takes anything.
+
+``repr`` of a type is the ``Types`` call that builds it (``Types.ROW([Types.INT()])``), unlike
+PyFlink's ``RowTypeInfo(Integer)``, so messages show what to write. Equality follows Java:
+row field names take part (unnamed rows are named ``f0``, ``f1``, ...).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from strom.api.durations import Instant
+from strom.api.row import Row, RowKind
+from strom.errors import InvalidTypeError, describe
+
+_HINT = "declare output_type=Types.PICKLED_BYTE_ARRAY() or fix the function"
+
+
+@dataclass(frozen=True, slots=True)
+class _Mismatch:
+    """Where inside a value the declaration was broken (``path`` empty at top level)."""
+
+    path: str
+    expected: TypeInformation
+    value: object
+    reason: str = ""
+
+
+def _at(path: str, part: str) -> str:
+    """Extend a location inside a value: ``field 'a' > [0]``."""
+    if not path:
+        return part
+    return f"{path}{part}" if part.startswith("[") else f"{path} > {part}"
+
+
+class TypeInformation:
+    """Base of all type information; build instances with :class:`Types`.
+
+    Subclasses define ``_mismatch`` (validation) and ``_java`` (Java ``toString``).
+    Instances are immutable, hashable and compare by structure.
+    """
+
+    __slots__ = ()
+
+    #: Whether ``None`` is a valid value of this type at the top level.
+    nullable: bool = True
+
+    def validate(self, value: object, where: str) -> None:
+        """Check that ``value`` is a valid value of this type.
+
+        The runtime calls this on each record an operator emits when its output type is
+        declared. Nested rows, tuples, lists, maps and arrays are checked recursively.
+
+        Args:
+            value: the value to check.
+            where: the operator or input being checked, named in the message.
+
+        Raises:
+            InvalidTypeError: naming ``where``, the expected type, the value, its Python type,
+                the path inside the value, and a hint.
+        """
+        bad = self._check(value, "")
+        if bad is None:
+            return
+        inner = f" at {bad.path}" if bad.path else ""
+        reason = f" ({bad.reason})" if bad.reason else ""
+        outer = f" (declared {self!r})" if bad.path else ""
+        msg = (f"{where}: expected {bad.expected!r}{inner}{outer} but got "
+               f"{describe(bad.value)} of type {type(bad.value).__name__}{reason}; "
+               f"hint: {_HINT}")
+        raise InvalidTypeError(msg)
+
+    def _check(self, value: object, path: str) -> _Mismatch | None:
+        if value is None:
+            return None if self.nullable else _Mismatch(path, self, value, "null not allowed")
+        return self._mismatch(value, path)
+
+    def _mismatch(self, value: object, path: str) -> _Mismatch | None:
+        raise NotImplementedError
+
+    def _java(self, value: Any) -> str:
+        """Java ``toString`` of a (valid) value of this type; ``None`` is ``null``."""
+        raise NotImplementedError
+
+    def _key(self) -> tuple:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._key() == self._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._key()))
+
+
+# ---------------------------------------------------------------- scalar types
+
+def _int_range(bits: int) -> Callable[[object], str | None]:
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+    def check(v: object) -> str | None:
+        if not isinstance(v, int) or isinstance(v, bool):
+            return ""
+        return None if low <= v <= high else f"out of range [{low}, {high}]"
+
+    return check
+
+
+def _is(*types: type, exclude: tuple[type, ...] = (bool,)) -> Callable[[object], str | None]:
+    def check(v: object) -> str | None:
+        ok = isinstance(v, types) and not isinstance(v, exclude)
+        return None if ok else ""
+
+    return check
+
+
+def _check_float32(v: object) -> str | None:
+    if _is(int, float)(v) is not None:
+        return ""
+    f = float(v)  # type: ignore[arg-type]
+    return None if math.isinf(f) or math.isnan(f) or abs(f) <= 3.4028234663852886e38 \
+        else "out of range for a 32-bit float"
+
+
+def _check_char(v: object) -> str | None:
+    return None if isinstance(v, str) and len(v) == 1 else "a CHAR is a one-character str"
+
+
+def _java_decimal_digits(text: str) -> tuple[str, int]:
+    """Significant digits and decimal exponent (d.ddd x 10^e) of a decimal literal."""
+    _sign, digits, exp = Decimal(text).normalize().as_tuple()
+    ds = "".join(map(str, digits))
+    return ds, len(ds) + int(exp) - 1
+
+
+def _java_floating(x: float, shortest: str) -> str:
+    """Java ``Double.toString``/``Float.toString`` layout of the shortest digits."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    sign = "-" if math.copysign(1.0, x) < 0 else ""
+    if x == 0:
+        return sign + "0.0"
+    ds, e = _java_decimal_digits(shortest.lstrip("-"))
+    if 1e-3 <= abs(x) < 1e7:
+        if e >= 0:
+            whole, frac = ds[: e + 1].ljust(e + 1, "0"), ds[e + 1:]
+        else:
+            whole, frac = "0", "0" * (-e - 1) + ds
+        return f"{sign}{whole}.{frac or '0'}"
+    return f"{sign}{ds[0]}.{ds[1:] or '0'}E{e}"
+
+
+def _java_double(v: Any) -> str:
+    x = float(v)
+    return _java_floating(x, repr(x))
+
+
+def _java_float(v: Any) -> str:
+    f = struct.unpack("f", struct.pack("f", float(v)))[0]
+    if math.isnan(f) or math.isinf(f) or f == 0:
+        return _java_floating(f, "0")
+    for precision in range(1, 10):  # the shortest digits that read back as the same float32
+        text = f"{f:.{precision}g}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == f:
+            return _java_floating(f, text)
+    return _java_floating(f, repr(f))
+
+
+def _java_fraction(nanos: int) -> str:
+    """``java.time`` fraction: groups of three digits, omitted when zero."""
+    if nanos == 0:
+        return ""
+    if nanos % 1_000_000 == 0:
+        return f".{nanos // 1_000_000:03d}"
+    if nanos % 1000 == 0:
+        return f".{nanos // 1000:06d}"
+    return f".{nanos:09d}"
+
+
+def _java_local_time(t: dt.time) -> str:
+    text = f"{t.hour:02d}:{t.minute:02d}"
+    nanos = t.microsecond * 1000
+    if t.second or nanos:
+        text += f":{t.second:02d}{_java_fraction(nanos)}"
+    return text
+
+
+def _java_sql_timestamp(d: dt.datetime) -> str:
+    frac = f"{d.microsecond * 1000:09d}".rstrip("0") or "0"
+    return f"{d.date().isoformat()} {d.hour:02d}:{d.minute:02d}:{d.second:02d}.{frac}"
+
+
+def _java_instant(i: Instant) -> str:
+    day = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=i.seconds)
+    return day.strftime("%Y-%m-%dT%H:%M:%S") + _java_fraction(i.nanos) + "Z"
+
+
+@dataclass(frozen=True, slots=True)
+class _Scalar:
+    name: str
+    nullable: bool
+    check: Callable[[object], str | None]
+    java: Callable[[Any], str]
+
+
+_not_datetime = (bool, dt.datetime)
+_SCALARS = {s.name: s for s in (
+    _Scalar("STRING", True, _is(str), str),
+    _Scalar("BYTE", False, _int_range(8), str),
+    _Scalar("BOOLEAN", False, _is(bool, exclude=()), lambda v: "true" if v else "false"),
+    _Scalar("SHORT", False, _int_range(16), str),
+    _Scalar("INT", False, _int_range(32), str),
+    _Scalar("LONG", False, _int_range(64), str),
+    _Scalar("FLOAT", False, _check_float32, _java_float),
+    _Scalar("DOUBLE", False, _is(int, float), _java_double),
+    _Scalar("CHAR", False, _check_char, str),
+    _Scalar("BIG_INT", True, _is(int), str),
+    _Scalar("BIG_DEC", True, _is(Decimal, int), lambda v: str(Decimal(v))),
+    _Scalar("INSTANT", True, _is(Instant), _java_instant),
+    _Scalar("SQL_DATE", True, _is(dt.date, exclude=_not_datetime), dt.date.isoformat),
+    _Scalar("SQL_TIME", True, _is(dt.time), lambda t: t.strftime("%H:%M:%S")),
+    _Scalar("SQL_TIMESTAMP", True, _is(dt.datetime), _java_sql_timestamp),
+    _Scalar("LOCAL_DATE", True, _is(dt.date, exclude=_not_datetime), dt.date.isoformat),
+    _Scalar("LOCAL_TIME", True, _is(dt.time), _java_local_time),
+    _Scalar("LOCAL_DATE_TIME", True, _is(dt.datetime),
+            lambda d: f"{d.date().isoformat()}T{_java_local_time(d.time())}"),
+)}
+
+
+class BasicTypeInfo(TypeInformation):
+    """A scalar type: Flink's basic types, ``INSTANT``, and the SQL/local date-time types."""
+
+    __slots__ = ("_name",)  # only the name, so that the type pickles
+
+    def __init__(self, name: str) -> None:
+        if name not in _SCALARS:
+            msg = f"BasicTypeInfo: unknown basic type {name!r}; expected one of {list(_SCALARS)}"
+            raise InvalidTypeError(msg)
+        self._name = name
+
+    @property
+    def _scalar(self) -> _Scalar:
+        return _SCALARS[self._name]
+
+    @property
+    def nullable(self) -> bool:  # type: ignore[override]
+        """Whether ``None`` is accepted (see the module docstring)."""
+        return self._scalar.nullable
+
+    def _mismatch(self, value: object, path: str) -> _Mismatch | None:
+        reason = self._scalar.check(value)
+        return None if reason is None else _Mismatch(path, self, value, reason)
+
+    def _java(self, value: Any) -> str:
+        return "null" if value is None else self._scalar.java(value)
+
+    def _key(self) -> tuple:
+        return (self._scalar.name,)
+
+    def __repr__(self) -> str:
+        return f"Types.{self._scalar.name}()"
+
+
+class PickledBytesTypeInfo(TypeInformation):
+    """Any picklable Python value (PyFlink's default when no output type is declared)."""
+
+    __slots__ = ()
+
+    def _mismatch(self, value: object, path: str) -> _Mismatch | None:
+        return None
+
+    def _java(self, value: Any) -> str:
+        # Java would show the pickled byte[]; the Python str is the useful rendering.
+        return "null" if value is None else str(value)
+
+    def _key(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        return "Types.PICKLED_BYTE_ARRAY()"
+
+
+def _check_fields(types: Sequence[TypeInformation], values: Sequence[object], path: str,
+                  labels: Sequence[str], nullable_fields: bool) -> _Mismatch | None:
+    for field_type, value, label in zip(types, values, labels, strict=True):
+        if value is None and nullable_fields:
+            continue
+        bad = field_type._check(value, _at(path, label))
+        if bad is not None:
+            return bad
+    return None
+
+
+class RowTypeInfo(TypeInformation):
+    """Type of :class:`Row` records with typed (optionally named) fields."""
+
+    __slots__ = ("_types", "_names")
+    nullable = False
+
+    def __init__(self, field_types: Sequence[TypeInformation],
+                 field_names: Sequence[str] | None = None) -> None:
+        _require_types("Types.ROW", field_types)
+        if field_names is not None and len(field_names) != len(field_types):
+            msg = (f"Types.ROW_NAMED: {len(field_names)} names {list(field_names)} for "
+                   f"{len(field_types)} types; give one name per field type")
+            raise InvalidTypeError(msg)
+        self._types = tuple(field_types)
+        self._names = None if field_names is None else tuple(field_names)
+
+    def get_field_names(self) -> list[str]:
+        """Field names; unnamed rows use Flink's defaults ``f0``, ``f1``, ..."""
+        return list(self._names or (f"f{i}" for i in range(len(self._types))))
+
+    def get_field_index(self, field_name: str) -> int:
+        """Position of the named field, or -1 if there is none."""
+        names = self.get_field_names()
+        return names.index(field_name) if field_name in names else -1
+
+    def get_field_types(self) -> list[TypeInformation]:
+        """Field types in position order."""
+        return list(self._types)
+
+    def _mismatch(self, value: object, path: str) -> _Mismatch | None:
+        if not isinstance(value, Row | tuple | list):
+            return _Mismatch(path, self, value, "expected a Row, tuple or list")
+        if len(value) != len(self._types):
+            return _Mismatch(path, self, value,
+                             f"arity {len(value)}, declared {len(self._types)} fields")
+        names = self.get_field_names()
+        if isinstance(value, Row) and value._fields is not None and self._names is not None:
+            if sorted(value._fields) != sorted(names):
+                return _Mismatch(path, self, value,
+                                 f"field names {value._fields}, declared {names}")
+            values: Sequence[object] = [value[n] for n in names]
+        else:
+            values = list(value)
+        labels = [f"field {n!r}" if self._names else f"field {i}" for i, n in enumerate(names)]
+        return _check_fields(self._types, values, path, labels, nullable_fields=True)
+
+    def _java(self, value: Any) -> str:
+        # Java Row.toString (a row nested in a tuple, list or map): "+I[a, 1]".
+        if value is None:
+            return "null"
+        kind = value.get_row_kind() if isinstance(value, Row) else RowKind.INSERT
+        fields = ", ".join(t._java(v) for t, v in zip(self._types, value, strict=False))
+        return f"{kind}[{fields}]"
+
+    def _key(self) -> tuple:
+        return (self._types, tuple(self.get_field_names()))
+
+    def __repr__(self) -> str:
+        types = ", ".join(map(repr, self._types))
+        if self._names is None:
+            return f"Types.ROW([{types}])"
+        return f"Types.ROW_NAMED({list(self._names)!r}, [{types}])"
+
+
+class TupleTypeInfo(TypeInformation):
+    """Type of tuples with typed fields (Java ``TupleN``)."""
+
+    __slots__ = ("_types",)
+    nullable = False
+
+    def __init__(self, field_types: Sequence[TypeInformation]) -> None:
+        _require_types("Types.TUPLE", field_types)
+        self._types = tuple(field_types)
+
+    def get_field_types(self) -> list[TypeInformation]:
+        """Field types in position order."""
+        return list(self._types)
+
+    def _mismatch(self, value: object, path: str) -> _Mismatch | None:
+        if not isinstance(value, tuple | list | Row):
+            return _Mismatch(path, self, value, "expected a tuple")
+        if len(value) != len(self._types):
+            return _Mismatch(path, self, value,
+                             f"arity {len(value)}, declared {len(self._types)} fields")
+        labels = [f"field {i}" for i in range(len(self._types))]
+        return _check_fields(self._types, list(value), path, labels, nullable_fields=False)
+
+    def _java(self, value: Any) -> str:
+        # Java Tuple2.toString: "(" + f0 + "," + f1 + ")", no space.
+        if value is None:
+            return "null"
+        return "(" + ",".join(t._java(v) for t, v in zip(self._types, value, strict=False)) + ")"
+
+    def _key(self) -> tuple:
+        return self._types
+
+    def __repr__(self) -> str:
+        return "Types.TUPLE([{}])".format(", ".join(map(repr, self._types)))
+
+
+class _ElementsTypeInfo(TypeInformation):
+    """Shared body of the array and list types: a sequence of one element type."""
+
+    __slots__ = ("_element",)
+    nullable = False
+    _constructor = ""
+    _null_elements = True
+    _accepts: tuple[type, ...] = (list, tuple)
+
+    def __init__(self, element_type: TypeInformation) -> None:
+        _require_types(f"Types.{self._constructor}", [element_type])
+        self._element = element_type
+
+    def _mismatch(self, value: object, path: str) -> _Mismatch | None:
+        if not isinstance(value, self._accepts):
+            names = " or ".join(t.__name__ for t in self._accepts)
+            return _Mismatch(path, self, value, f"expected a {names}")
+        for i, item in enumerate(value):  # type: ignore[attr-defined]
+            if item is None and self._null_elements:
+                continue
+            bad = self._element._check(item, _at(path, f"[{i}]"))
+            if bad is not None:
+                return bad
+        return None
+
+    def _java(self, value: Any) -> str:
+        # java.util.List.toString / Arrays.toString: "[a, b]". A top-level Java array would
+        # print as an identity hash ("[I@1b6d3586"); the element list is shown instead.
+        if value is None:
+            return "null"
+        return "[" + ", ".join(self._element._java(v) for v in value) + "]"
+
+    def _key(self) -> tuple:
+        return (self._element,)
+
+    def __repr__(self) -> str:
+        return f"Types.{self._constructor}({self._element!r})"
+
+
+class PrimitiveArrayTypeInfo(_ElementsTypeInfo):
+    """Array of a primitive type (``int[]``); elements must not be ``None``."""
+
+    __slots__ = ()
+    _constructor = "PRIMITIVE_ARRAY"
+    _null_elements = False
+    _accepts = (list, tuple, bytes, bytearray)
+
+    def __init__(self, element_type: TypeInformation) -> None:
+        super().__init__(element_type)
+        if not (isinstance(element_type, BasicTypeInfo) and not element_type.nullable):
+            msg = (f"Types.PRIMITIVE_ARRAY: element type {element_type!r} is not primitive; "
+                   f"use BOOLEAN, BYTE, SHORT, INT, LONG, FLOAT, DOUBLE or CHAR, "
+                   f"or Types.BASIC_ARRAY/OBJECT_ARRAY")
+            raise InvalidTypeError(msg)
+
+    def _mismatch(self, value: object, path: str) -> _Mismatch | None:
+        # bytes is PyFlink's value for byte[] (Types.PRIMITIVE_ARRAY(Types.BYTE()))
+        if isinstance(value, bytes | bytearray):
+            is_byte = self._element == BasicTypeInfo("BYTE")
+            return None if is_byte else _Mismatch(path, self, value, "bytes need BYTE elements")
+        return super()._mismatch(value, path)
+
+    def _java(self, value: Any) -> str:
+        if isinstance(value, bytes | bytearray):  # Java bytes are signed
+            value = [b - 256 if b > 127 else b for b in value]
+        return super()._java(value)
+
+
+class BasicArrayTypeInfo(_ElementsTypeInfo):
+    """Array of a boxed basic type (``Integer[]``, ``String[]``); elements may be ``None``."""
+
+    __slots__ = ()
+    _constructor = "BASIC_ARRAY"
+
+
+class ObjectArrayTypeInfo(_ElementsTypeInfo):
+    """Array of any type; elements may be ``None``."""
+
+    __slots__ = ()
+    _constructor = "OBJECT_ARRAY"
+
+
+class ListTypeInfo(_ElementsTypeInfo):
+    """A ``java.util.List`` of one element type; elements follow the element type's rule."""
+
+    __slots__ = ()
+    _constructor = "LIST"
+    _null_elements = False
+    _accepts = (list,)
+
+
+class MapTypeInfo(TypeInformation):
+    """A ``java.util.Map``; keys follow the key type's rule, values may be ``None``."""
+
+    __slots__ = ("_key_type", "_value_type")
+    nullable = False
+
+    def __init__(self, key_type_info: TypeInformation,
+                 value_type_info: TypeInformation) -> None:
+        _require_types("Types.MAP", [key_type_info, value_type_info])
+        self._key_type = key_type_info
+        self._value_type = value_type_info
+
+    def _mismatch(self, value: object, path: str) -> _Mismatch | None:
+        if not isinstance(value, dict):
+            return _Mismatch(path, self, value, "expected a dict")
+        for k, v in value.items():
+            bad = self._key_type._check(k, _at(path, f"key {k!r}")) or (
+                None if v is None else self._value_type._check(v, _at(path, f"[{k!r}]")))
+            if bad is not None:
+                return bad
+        return None
+
+    def _java(self, value: Any) -> str:
+        # java.util.Map.toString "{a=1, b=2}"; Python's insertion order, not Java hash order.
+        if value is None:
+            return "null"
+        items = (f"{self._key_type._java(k)}={self._value_type._java(v)}"
+                 for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+
+    def _key(self) -> tuple:
+        return (self._key_type, self._value_type)
+
+    def __repr__(self) -> str:
+        return f"Types.MAP({self._key_type!r}, {self._value_type!r})"
+
+
+def _require_types(where: str, types: Sequence[object]) -> None:
+    for t in types:
+        if not isinstance(t, TypeInformation):
+            msg = (f"{where}: expected TypeInformation values but got {describe(t)} of type "
+                   f"{type(t).__name__}; hint: call the constructor, e.g. Types.INT() not "
+                   f"Types.INT")
+            raise InvalidTypeError(msg)
+
+
+class Types:
+    """Constructors for type information, with PyFlink's names.
+
+    Example::
+
+        >>> Types.ROW_NAMED(["word", "count"], [Types.STRING(), Types.LONG()])
+        Types.ROW_NAMED(['word', 'count'], [Types.STRING(), Types.LONG()])
+    """
+
+    @staticmethod
+    def STRING() -> TypeInformation:
+        """``str``; supports ``None``."""
+        return BasicTypeInfo("STRING")
+
+    @staticmethod
+    def BYTE() -> TypeInformation:
+        """``int`` in [-128, 127]; does not support ``None``."""
+        return BasicTypeInfo("BYTE")
+
+    @staticmethod
+    def BOOLEAN() -> TypeInformation:
+        """``bool``; does not support ``None``."""
+        return BasicTypeInfo("BOOLEAN")
+
+    @staticmethod
+    def SHORT() -> TypeInformation:
+        """``int`` in the 16-bit range; does not support ``None``."""
+        return BasicTypeInfo("SHORT")
+
+    @staticmethod
+    def INT() -> TypeInformation:
+        """``int`` in the 32-bit range; does not support ``None``."""
+        return BasicTypeInfo("INT")
+
+    @staticmethod
+    def LONG() -> TypeInformation:
+        """``int`` in the 64-bit range; does not support ``None``."""
+        return BasicTypeInfo("LONG")
+
+    @staticmethod
+    def FLOAT() -> TypeInformation:
+        """``float`` (32-bit range) or ``int``; does not support ``None``."""
+        return BasicTypeInfo("FLOAT")
+
+    @staticmethod
+    def DOUBLE() -> TypeInformation:
+        """``float`` or ``int``; does not support ``None``."""
+        return BasicTypeInfo("DOUBLE")
+
+    @staticmethod
+    def CHAR() -> TypeInformation:
+        """A one-character ``str``; does not support ``None``."""
+        return BasicTypeInfo("CHAR")
+
+    @staticmethod
+    def BIG_INT() -> TypeInformation:
+        """Any ``int`` (Java ``BigInteger``); supports ``None``."""
+        return BasicTypeInfo("BIG_INT")
+
+    @staticmethod
+    def BIG_DEC() -> TypeInformation:
+        """``decimal.Decimal`` or ``int`` (Java ``BigDecimal``); supports ``None``."""
+        return BasicTypeInfo("BIG_DEC")
+
+    @staticmethod
+    def INSTANT() -> TypeInformation:
+        """:class:`~strom.api.durations.Instant`; supports ``None``."""
+        return BasicTypeInfo("INSTANT")
+
+    @staticmethod
+    def SQL_DATE() -> TypeInformation:
+        """``datetime.date`` (Java ``java.sql.Date``); supports ``None``."""
+        return BasicTypeInfo("SQL_DATE")
+
+    @staticmethod
+    def SQL_TIME() -> TypeInformation:
+        """``datetime.time`` (Java ``java.sql.Time``); supports ``None``."""
+        return BasicTypeInfo("SQL_TIME")
+
+    @staticmethod
+    def SQL_TIMESTAMP() -> TypeInformation:
+        """``datetime.datetime`` (Java ``java.sql.Timestamp``); supports ``None``."""
+        return BasicTypeInfo("SQL_TIMESTAMP")
+
+    @staticmethod
+    def LOCAL_DATE() -> TypeInformation:
+        """``datetime.date`` (Java ``LocalDate``); supports ``None``."""
+        return BasicTypeInfo("LOCAL_DATE")
+
+    @staticmethod
+    def LOCAL_TIME() -> TypeInformation:
+        """``datetime.time`` (Java ``LocalTime``); supports ``None``."""
+        return BasicTypeInfo("LOCAL_TIME")
+
+    @staticmethod
+    def LOCAL_DATE_TIME() -> TypeInformation:
+        """``datetime.datetime`` (Java ``LocalDateTime``); supports ``None``."""
+        return BasicTypeInfo("LOCAL_DATE_TIME")
+
+    @staticmethod
+    def PICKLED_BYTE_ARRAY() -> TypeInformation:
+        """Any picklable value; the default output type when none is declared."""
+        return PickledBytesTypeInfo()
+
+    @staticmethod
+    def ROW(field_types: Sequence[TypeInformation]) -> RowTypeInfo:
+        """A row with fields of the given types; the row itself must not be ``None``."""
+        return RowTypeInfo(field_types)
+
+    @staticmethod
+    def ROW_NAMED(field_names: Sequence[str],
+                  field_types: Sequence[TypeInformation]) -> RowTypeInfo:
+        """A row with named fields of the given types; must not be ``None``."""
+        return RowTypeInfo(field_types, field_names)
+
+    @staticmethod
+    def TUPLE(field_types: Sequence[TypeInformation]) -> TupleTypeInfo:
+        """A tuple with fields of the given types; must not be ``None``."""
+        return TupleTypeInfo(field_types)
+
+    @staticmethod
+    def PRIMITIVE_ARRAY(element_type: TypeInformation) -> TypeInformation:
+        """An array of a primitive type (e.g. ``Types.INT()``); must not be ``None``."""
+        return PrimitiveArrayTypeInfo(element_type)
+
+    @staticmethod
+    def BASIC_ARRAY(element_type: TypeInformation) -> TypeInformation:
+        """An array of a boxed basic type; ``None`` elements are allowed."""
+        return BasicArrayTypeInfo(element_type)
+
+    @staticmethod
+    def OBJECT_ARRAY(element_type: TypeInformation) -> TypeInformation:
+        """An array of any type; ``None`` elements are allowed, the array must not be ``None``."""
+        return ObjectArrayTypeInfo(element_type)
+
+    @staticmethod
+    def MAP(key_type_info: TypeInformation, value_type_info: TypeInformation) -> TypeInformation:
+        """A ``dict`` with typed keys and values."""
+        return MapTypeInfo(key_type_info, value_type_info)
+
+    @staticmethod
+    def LIST(element_type_info: TypeInformation) -> TypeInformation:
+        """A ``list`` of one element type."""
+        return ListTypeInfo(element_type_info)
+
+
+def java_string(value: object, type_info: TypeInformation | None = None) -> str:
+    """The line ``ds.print()`` shows for ``value`` on a stream of type ``type_info``.
+
+    What PyFlink does, read from ``DataStream.print`` and ``DataStream._align_output_type`` in
+    ``pyflink/datastream/data_stream.py`` (apache/flink, flink-python; apache-flink 2.3.0 wheel):
+
+    * no declared type or ``PICKLED_BYTE_ARRAY``: PyFlink maps the stream to ``Types.STRING()``
+      with ``value if isinstance(value, (str, bytes)) else str(value)`` before the Java print
+      sink, so it is Python's ``str``: ``True``, ``1.0``, ``None``, ``(1, 'a')``, ``{'a': 1}``.
+      Bytes go through as they are; strom decodes them as UTF-8.
+    * ``ROW`` (``RowTypeInfo``): PyFlink also formats in Python, as
+      ``'{}[{}]'.format(row.get_row_kind(), ','.join(str(item) for item in row._values))``,
+      e.g. ``+I[a,1]``: no space after the comma, Python ``str`` of every field
+      (``True``, ``None``, nested rows as their ``repr``). Older PyFlink (before that branch
+      was added) printed Java's ``Row.toString`` ``+I[a, 1]`` instead.
+    * every other type reaches Flink's ``PrintSinkOutputWriter``, which prints Java's
+      ``toString``: ``true``/``false``, ``null``, ``Double.toString`` (``45.67``, ``1.0E10``,
+      ``1.0E-4``), ``Tuple2`` ``(a,1)``, ``List`` ``[a, b]``, ``Map`` ``{a=1, b=2}``, rows
+      nested in those ``+I[a, 1]``, ``LocalDateTime`` ``2024-01-01T10:00``, ``Instant``
+      ``2024-01-01T10:00:00Z``. Top-level arrays are shown like ``Arrays.toString`` (Java itself
+      would print an identity hash).
+
+    The value is assumed valid for ``type_info`` (see :meth:`TypeInformation.validate`).
+    """
+    if isinstance(type_info, RowTypeInfo) and value is not None:
+        kind = value.get_row_kind() if isinstance(value, Row) else RowKind.INSERT
+        return "{}[{}]".format(kind, ",".join(str(item) for item in value))  # type: ignore[attr-defined]
+    return _java_to_string(value, type_info)
+
+
+def _java_to_string(value: object, type_info: TypeInformation | None) -> str:
+    """Java ``toString`` of a value of the declared type, as Java sinks (file encoders) write
+    it; untyped/pickled values use Python's ``str``. Unlike :func:`java_string` a top-level row
+    is Java's ``+I[a, 1]``."""
+    if type_info is None or isinstance(type_info, PickledBytesTypeInfo):
+        if isinstance(value, bytes):
+            return value.decode("utf-8", errors="replace")
+        return value if isinstance(value, str) else str(value)
+    return type_info._java(value)

@@ -1,0 +1,44 @@
+"""PyFlink's ``pyflink.common``: re-exports of strom's common value types (no logic here).
+
+A PyFlink job ports by changing ``from pyflink.common import ...`` to
+``from strom.common import ...``. WatermarkStrategy is not exported from here yet.
+"""
+from strom.api.configuration import (
+    CheckpointingMode,
+    Configuration,
+    ExecutionConfig,
+    RestartStrategies,
+    RestartStrategyConfiguration,
+    TimeCharacteristic,
+)
+from strom.api.durations import Duration, Instant, Time
+from strom.api.row import Row, RowKind
+from strom.api.serialization import (
+    ByteArraySchema,
+    DeserializationSchema,
+    Encoder,
+    SerializationSchema,
+    SimpleStringSchema,
+)
+from strom.api.typeinfo import TypeInformation, Types
+
+__all__ = [
+    "ByteArraySchema",
+    "CheckpointingMode",
+    "Configuration",
+    "DeserializationSchema",
+    "Duration",
+    "Encoder",
+    "ExecutionConfig",
+    "Instant",
+    "RestartStrategies",
+    "RestartStrategyConfiguration",
+    "Row",
+    "RowKind",
+    "SerializationSchema",
+    "SimpleStringSchema",
+    "Time",
+    "TimeCharacteristic",
+    "TypeInformation",
+    "Types",
+]

@@ -1,0 +1,45 @@
+"""PyFlink's ``pyflink.datastream``: re-exports only (no logic here)."""
+from strom.api.checkpoint_config import CheckpointConfig
+from strom.api.configuration import CheckpointingMode, TimeCharacteristic
+from strom.api.datastream import (
+    CloseableIterator,
+    ConnectedStreams,
+    DataStream,
+    DataStreamSink,
+    KeyedStream,
+)
+from strom.api.environment import RuntimeExecutionMode, StreamExecutionEnvironment
+from strom.api.functions import (
+    AggregateFunction,
+    CoFlatMapFunction,
+    CoMapFunction,
+    CoProcessFunction,
+    FilterFunction,
+    FlatMapFunction,
+    Function,
+    KeyedCoProcessFunction,
+    KeyedProcessFunction,
+    KeySelector,
+    MapFunction,
+    NullByteKeySelector,
+    Partitioner,
+    ProcessFunction,
+    ReduceFunction,
+    RuntimeContext,
+    SinkFunction,
+    SourceFunction,
+    TimeDomain,
+    TimerService,
+)
+from strom.runtime.elements import OutputTag
+from strom.runtime.job import JobClient, JobExecutionResult, JobStatus
+
+__all__ = [
+    "AggregateFunction", "CheckpointConfig", "CheckpointingMode", "CloseableIterator",
+    "CoFlatMapFunction", "CoMapFunction", "CoProcessFunction", "ConnectedStreams", "DataStream",
+    "DataStreamSink", "FilterFunction", "FlatMapFunction", "Function", "JobClient",
+    "JobExecutionResult", "JobStatus", "KeySelector", "KeyedCoProcessFunction", "KeyedProcessFunction",
+    "KeyedStream", "MapFunction", "NullByteKeySelector", "OutputTag", "Partitioner", "ProcessFunction",
+    "ReduceFunction", "RuntimeContext", "RuntimeExecutionMode", "SinkFunction", "SourceFunction",
+    "StreamExecutionEnvironment", "TimeCharacteristic", "TimeDomain", "TimerService",
+]

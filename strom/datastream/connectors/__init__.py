@@ -1,0 +1,2 @@
+"""PyFlink's ``pyflink.datastream.connectors``: re-exports only."""
+from strom.api.sources import NumberSequenceSource, Source  # noqa: F401

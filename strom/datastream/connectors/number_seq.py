@@ -1,0 +1,2 @@
+"""PyFlink's ``pyflink.datastream.connectors.number_seq``: re-exports only."""
+from strom.api.sources import NumberSequenceSource  # noqa: F401

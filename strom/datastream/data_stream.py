@@ -1,0 +1,8 @@
+"""PyFlink's ``pyflink.datastream.data_stream``: re-exports only."""
+from strom.api.datastream import (  # noqa: F401
+    CloseableIterator,
+    ConnectedStreams,
+    DataStream,
+    DataStreamSink,
+    KeyedStream,
+)

@@ -1,0 +1,142 @@
+"""Metrics: counters, gauges, meters and distributions in named groups, PyFlink's MetricGroup API.
+
+Every operator gets a group scoped ``<job>.<task>.<subtask>.<operator>``; the registry keeps
+them all so the REST API and Prometheus exporter (later) can read them.
+
+Example:
+    >>> group = MetricRegistry().group("job", "map", "0")
+    >>> c = group.counter("seen"); c.inc(); c.get_count()
+    1
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from strom.time.clock import Clock, SystemClock
+
+
+class Counter:
+    """A count that goes up and down."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def inc(self, n: int = 1) -> None:
+        self.count += n
+
+    def dec(self, n: int = 1) -> None:
+        self.count -= n
+
+    def get_count(self) -> int:
+        return self.count
+
+
+class Gauge:
+    """A value read on demand from a callable."""
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+
+    def get_value(self) -> Any:
+        return self._fn()
+
+
+class Meter:
+    """Events per second over a time span (default 60 s), from an injected clock."""
+
+    __slots__ = ("_clock", "_span_ms", "_events", "count")
+
+    def __init__(self, clock: Clock, time_span_in_seconds: int = 60) -> None:
+        self._clock = clock
+        self._span_ms = time_span_in_seconds * 1000
+        self._events: list[tuple[int, int]] = []
+        self.count = 0
+
+    def mark_event(self, value: int = 1) -> None:
+        self.count += value
+        now = self._clock.now()
+        events = self._events
+        if events and events[-1][0] // 1000 == now // 1000:
+            events[-1] = (events[-1][0], events[-1][1] + value)
+        else:
+            events.append((now, value))
+        while events and events[0][0] < now - self._span_ms:
+            events.pop(0)
+
+    def get_count(self) -> int:
+        return self.count
+
+    def get_rate(self) -> float:
+        """Events per second over the span."""
+        now = self._clock.now()
+        recent = sum(v for t, v in self._events if t >= now - self._span_ms)
+        return recent / (self._span_ms / 1000)
+
+
+class Distribution:
+    """Count, sum, min and max of updated values."""
+
+    __slots__ = ("count", "sum", "min", "max")
+
+    def __init__(self) -> None:
+        self.count, self.sum = 0, 0
+        self.min: float | None = None
+        self.max: float | None = None
+
+    def update(self, value: float) -> None:
+        self.count += 1
+        self.sum += value
+        self.min = value if self.min is None else min(self.min, value)
+        self.max = value if self.max is None else max(self.max, value)
+
+
+class MetricGroup:
+    """A named scope of metrics (PyFlink's ``MetricGroup``)."""
+
+    def __init__(self, registry: MetricRegistry, scope: tuple[str, ...]) -> None:
+        self._registry = registry
+        self.scope = scope
+
+    def add_group(self, name: str, extra: str | None = None) -> MetricGroup:
+        """A sub-group; ``add_group(key, value)`` makes a key/value group as in PyFlink."""
+        parts = (name,) if extra is None else (name, extra)
+        return MetricGroup(self._registry, self.scope + parts)
+
+    def _register(self, name: str, metric: Any) -> Any:
+        self._registry.metrics[".".join(self.scope + (name,))] = metric
+        return metric
+
+    def counter(self, name: str) -> Counter:
+        return self._register(name, Counter())
+
+    def gauge(self, name: str, obj: Callable[[], Any]) -> Gauge:
+        return self._register(name, Gauge(obj))
+
+    def meter(self, name: str, time_span_in_seconds: int = 60) -> Meter:
+        return self._register(name, Meter(self._registry.clock, time_span_in_seconds))
+
+    def distribution(self, name: str) -> Distribution:
+        return self._register(name, Distribution())
+
+
+class MetricRegistry:
+    """All metrics of one job, by dotted name."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self.metrics: dict[str, Any] = {}
+
+    def group(self, *scope: str) -> MetricGroup:
+        return MetricGroup(self, tuple(scope))
+
+    def value(self, name: str) -> Any:
+        """The current value of a metric: a count, a gauge's value or a meter's count."""
+        metric = self.metrics[name]
+        if isinstance(metric, Gauge):
+            return metric.get_value()
+        return metric.count

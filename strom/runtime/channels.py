@@ -1,0 +1,148 @@
+"""Channels between subtasks, and the writer that fills them in batches.
+
+A channel carries, in order: record batches ``(values, timestamps)`` (two parallel lists) and
+events (watermarks, idleness, barriers, end of partition). Its capacity in batches is the
+consumer's credit: a producer whose channels are full is not scheduled until they drain
+(credit-based backpressure). :class:`LocalChannel` is the in-process implementation; the
+process and network transports implement the same interface.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from strom.runtime.elements import Watermark, WatermarkStatus
+
+DEFAULT_BATCH_SIZE = 1024
+DEFAULT_CREDITS = 8
+
+
+class Channel:
+    """One producer subtask -> one consumer subtask. Single producer, single consumer."""
+
+    def push(self, item: Any) -> None:
+        raise NotImplementedError
+
+    def poll(self) -> Any:
+        """The next item, or None when nothing is available."""
+        raise NotImplementedError
+
+    def has_credit(self) -> bool:
+        """True while the consumer can take more batches."""
+        raise NotImplementedError
+
+
+class LocalChannel(Channel):
+    """An in-memory deque; thread-safe for one producer and one consumer (deque ops are atomic)."""
+
+    __slots__ = ("queue", "credits", "on_push", "name")
+
+    def __init__(self, credits: int = DEFAULT_CREDITS, name: str = "") -> None:
+        self.queue: deque = deque()
+        self.credits = credits
+        self.on_push: Callable[[], None] | None = None
+        self.name = name
+
+    def push(self, item: Any) -> None:
+        self.queue.append(item)
+        if self.on_push is not None:
+            self.on_push()
+
+    def poll(self) -> Any:
+        try:
+            return self.queue.popleft()
+        except IndexError:
+            return None
+
+    def has_credit(self) -> bool:
+        return len(self.queue) < self.credits
+
+    def __len__(self) -> int:
+        return len(self.queue)
+
+
+class RecordWriter:
+    """Buffers one producer's records per channel and ships them as batches.
+
+    ``collect(value, ts)`` is built once for the partitioner so the per-record path is a
+    selector call and two appends. Buffers are flushed when full, before any event, and by the
+    task at the end of each step (so latency is bounded by one step, not by a timer).
+    """
+
+    def __init__(self, channels: list[Channel], selector: Callable[[Any], int] | None,
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.channels = channels
+        n = len(channels)
+        self.values: list[list] = [[] for _ in range(n)]
+        self.timestamps: list[list] = [[] for _ in range(n)]
+        self.batch_size = max(1, batch_size)
+        self.records_out = 0
+        self.collect = self._build_collect(selector)
+
+    def _build_collect(self, selector: Callable[[Any], int] | None) -> Callable[[Any, Any], None]:
+        values, timestamps, size, flush_one = self.values, self.timestamps, self.batch_size, self._flush_one
+        if selector is None:
+            n = len(self.channels)
+
+            def broadcast(value: Any, ts: Any) -> None:
+                for c in range(n):
+                    values[c].append(value)
+                    timestamps[c].append(ts)
+                    if len(values[c]) >= size:
+                        flush_one(c)
+
+            return broadcast
+        if len(self.channels) == 1:
+            vals, tss = values[0], timestamps[0]
+
+            def single(value: Any, ts: Any) -> None:
+                vals.append(value)
+                tss.append(ts)
+                if len(vals) >= size:
+                    flush_one(0)
+
+            return single
+
+        def partitioned(value: Any, ts: Any) -> None:
+            c = selector(value)
+            vals = values[c]
+            vals.append(value)
+            timestamps[c].append(ts)
+            if len(vals) >= size:
+                flush_one(c)
+
+        return partitioned
+
+    def _flush_one(self, c: int) -> None:
+        vals = self.values[c]
+        if not vals:
+            return
+        tss = self.timestamps[c]
+        # Swap in new lists in place so closures keep their references.
+        self.channels[c].push((vals.copy(), tss.copy()))
+        self.records_out += len(vals)
+        vals.clear()
+        tss.clear()
+
+    def flush(self) -> None:
+        """Ship every non-empty buffer."""
+        for c in range(len(self.channels)):
+            if self.values[c]:
+                self._flush_one(c)
+
+    def emit_event(self, event: Any) -> None:
+        """Flush, then send ``event`` on every channel (events overtake no record)."""
+        self.flush()
+        for ch in self.channels:
+            ch.push(event)
+
+    def emit_watermark(self, watermark: int) -> None:
+        self.emit_event(Watermark(watermark))
+
+    def emit_status(self, idle: bool) -> None:
+        self.emit_event(WatermarkStatus(idle))
+
+    def has_credit(self) -> bool:
+        """True when every channel can take more."""
+        return all(ch.has_credit() for ch in self.channels)

@@ -1,0 +1,76 @@
+"""What flows between operators and tasks besides plain record values.
+
+Records travel as ``(value, timestamp)`` argument pairs inside a chain and as
+``(values, timestamps)`` list pairs between tasks, so the hot path allocates no wrapper
+per record. Everything else that travels in a channel is one of the objects here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIN_WATERMARK = -(2**63)
+"""Flink's ``Long.MIN_VALUE``: the watermark before any watermark arrived."""
+
+MAX_WATERMARK = 2**63 - 1
+"""Flink's ``Long.MAX_VALUE``: emitted when a bounded input ends; fires every event-time timer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Watermark:
+    """Event time has reached ``timestamp``: no record with a smaller timestamp should follow.
+
+    The PyFlink name and constructor (``Watermark(timestamp)``) are kept so user
+    ``WatermarkGenerator``s and ``SourceFunction``s can emit it.
+    """
+
+    timestamp: int
+
+    def get_timestamp(self) -> int:
+        """PyFlink-compatible accessor."""
+        return self.timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class WatermarkStatus:
+    """A channel became idle (``idle=True``) or active again; idle channels do not hold back watermarks."""
+
+    idle: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfPartition:
+    """The producing subtask will send nothing more on this channel."""
+
+
+END_OF_PARTITION = EndOfPartition()
+
+
+class OutputTag:
+    """Names a side output and the type of its records.
+
+    Example:
+        >>> late = OutputTag("late", Types.STRING())  # doctest: +SKIP
+        >>> def process_element(self, value, ctx):  # doctest: +SKIP
+        ...     yield late, value
+    """
+
+    __slots__ = ("tag_id", "type_info")
+
+    def __init__(self, tag_id: str, type_info: object = None) -> None:
+        if not isinstance(tag_id, str) or not tag_id:
+            raise ValueError(f"OutputTag: expected a non-empty string id, got {tag_id!r}")
+        self.tag_id = tag_id
+        self.type_info = type_info
+
+    def get_id(self) -> str:
+        """PyFlink-compatible accessor."""
+        return self.tag_id
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OutputTag) and other.tag_id == self.tag_id
+
+    def __hash__(self) -> int:
+        return hash(("OutputTag", self.tag_id))
+
+    def __repr__(self) -> str:
+        return f"OutputTag({self.tag_id!r})"

@@ -1,0 +1,111 @@
+"""The embedded executor: every subtask of the job on one thread, scheduled cooperatively.
+
+Tasks take turns in topological order; each turn (``step``) is a bounded amount of work, so
+no task starves another and backpressure is a task that is skipped while its downstream
+channels are out of credit. When no task can make progress the executor sleeps until the
+next processing-time deadline or until a source thread hands over data. With a
+``ManualClock``, an idle job jumps straight to the next deadline, which makes processing-time
+behaviour deterministic in tests.
+
+Python runs one thread at a time, so in-process parallelism > 1 does not add CPU; it exists
+for partitioning semantics. The process executor spreads subtasks across cores.
+"""
+from __future__ import annotations
+
+import time as _time
+from typing import Any
+
+from strom.errors import StromError
+from strom.graph.job_graph import JobGraph
+from strom.metrics import MetricRegistry
+from strom.runtime.deploy import build_tasks
+from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
+from strom.runtime.operators.sources import ThreadedSourceOperator
+from strom.runtime.task import BLOCKED, END, MORE
+from strom.time.clock import Clock, ManualClock
+
+IDLE_WAIT_CAP_S = 0.05
+
+
+class InlineExecutor:
+    """Runs a job graph to completion (or cancellation) on the calling thread."""
+
+    name = "inline"
+
+    def __init__(self, clock: Clock, config: dict[str, Any] | None = None) -> None:
+        self.clock = clock
+        self.config = dict(config or {})
+
+    def run(self, graph: JobGraph, control: JobControl,
+            job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
+        clock = self.clock
+        metrics = MetricRegistry(clock)
+        control.metrics = metrics
+        start = _time.perf_counter()
+        tasks = build_tasks(graph, clock, metrics, job_parameters=job_parameters,
+                            batch_size=self.config.get("batch_size", 1024), config=self.config)
+        control.tasks = tasks  # type: ignore[attr-defined]
+        wake = control.wakeup
+        for t in tasks:
+            if isinstance(t.head, ThreadedSourceOperator):
+                t.head.wakeup = wake.set
+        control.status = JobStatus.RUNNING
+        error: BaseException | None = None
+        try:
+            for t in tasks:
+                t.open()
+            self._loop(tasks, control)
+        except BaseException as exc:
+            error = exc
+        for t in tasks:
+            t.cancel()
+        close_errors = [e for t in tasks for e in t.close()]
+        if error is None and close_errors:
+            error = close_errors[0]
+        elapsed_ms = int((_time.perf_counter() - start) * 1000)
+        if error is not None:
+            control.error = error
+            control.status = JobStatus.FAILED
+            control.done.set()
+            if not isinstance(error, (StromError, Exception)):
+                raise error
+            return control.wait()
+        if control.cancel_requested.is_set() and not all(t.finished for t in tasks):
+            control.status = JobStatus.CANCELED
+        else:
+            control.status = JobStatus.FINISHED
+        control.result = JobExecutionResult(control.job_id, elapsed_ms)
+        control.done.set()
+        return control.wait()
+
+    def _loop(self, tasks: list, control: JobControl) -> None:
+        clock, wake = self.clock, control.wakeup
+        manual = isinstance(clock, ManualClock)
+        live = list(tasks)
+        while live:
+            if control.cancel_requested.is_set():
+                return
+            wake.clear()
+            progressed = False
+            for t in live:
+                status = t.step()
+                if status == MORE or status == END:
+                    progressed = True
+                elif status == BLOCKED:
+                    progressed = True  # its consumer runs this round and frees credit
+            live = [t for t in live if not t.finished]
+            if progressed or not live:
+                continue
+            deadlines = [d for d in (t.next_deadline() for t in live) if d is not None]
+            deadline = min(deadlines) if deadlines else None
+            if manual:
+                if deadline is not None:
+                    clock.sleep_until(deadline)
+                    continue
+                wake.wait(IDLE_WAIT_CAP_S)
+            else:
+                timeout = IDLE_WAIT_CAP_S
+                if deadline is not None:
+                    timeout = min(timeout, max(0.0, (deadline - clock.now()) / 1000.0))
+                if timeout > 0:
+                    wake.wait(timeout)

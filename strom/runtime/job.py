@@ -1,0 +1,122 @@
+"""A running job as its submitter sees it: status, cancel, result (PyFlink's JobClient)."""
+from __future__ import annotations
+
+import enum
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from strom.errors import JobCancelledError, JobExecutionError
+
+
+class JobStatus(enum.Enum):
+    """Flink's job states that an embedded job goes through."""
+
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    FAILING = "FAILING"
+    FAILED = "FAILED"
+    CANCELLING = "CANCELLING"
+    CANCELED = "CANCELED"
+    FINISHED = "FINISHED"
+
+    def is_globally_terminal_state(self) -> bool:
+        return self in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED)
+
+
+@dataclass(frozen=True, slots=True)
+class JobExecutionResult:
+    """What ``execute()`` returns: the job id, its run time and accumulators."""
+
+    job_id: str
+    net_runtime_ms: int
+    accumulators: dict[str, Any] = field(default_factory=dict)
+
+    def get_job_id(self) -> str:
+        return self.job_id
+
+    def get_net_runtime(self) -> int:
+        return self.net_runtime_ms
+
+    def get_all_accumulator_results(self) -> dict[str, Any]:
+        return dict(self.accumulators)
+
+    def get_accumulator_result(self, name: str) -> Any:
+        return self.accumulators.get(name)
+
+
+class _Completed:
+    """A finished future-like value (PyFlink's JobClient methods return futures)."""
+
+    def __init__(self, fn: Any) -> None:
+        self._fn = fn
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self._fn(timeout)
+
+
+class JobControl:
+    """Shared between the executor running a job and its clients."""
+
+    def __init__(self, job_name: str) -> None:
+        self.job_id = uuid.uuid4().hex
+        self.job_name = job_name
+        self.status = JobStatus.CREATED
+        self.cancel_requested = threading.Event()
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.result: JobExecutionResult | None = None
+        self.wakeup = threading.Event()
+        self.metrics: Any = None
+
+    def request_cancel(self) -> None:
+        if not self.status.is_globally_terminal_state():
+            self.status = JobStatus.CANCELLING
+        self.cancel_requested.set()
+        self.wakeup.set()
+
+    def wait(self, timeout: float | None = None) -> JobExecutionResult:
+        """Block until the job ends; raise if it failed or was cancelled."""
+        if not self.done.wait(timeout):
+            raise TimeoutError(f"job '{self.job_name}' did not finish within {timeout} s")
+        if self.status is JobStatus.CANCELED:
+            raise JobCancelledError(f"job '{self.job_name}' ({self.job_id}) was cancelled")
+        if self.error is not None:
+            raise JobExecutionError(f"job '{self.job_name}' failed: {self.error}") from self.error
+        assert self.result is not None
+        return self.result
+
+
+class JobClient:
+    """Handle on a job started with ``execute_async`` (PyFlink's ``JobClient``)."""
+
+    def __init__(self, control: JobControl, thread: threading.Thread | None = None) -> None:
+        self._control = control
+        self._thread = thread
+
+    def get_job_id(self) -> str:
+        return self._control.job_id
+
+    def get_job_status(self) -> _Completed:
+        return _Completed(lambda timeout: self._control.status)
+
+    def cancel(self) -> _Completed:
+        self._control.request_cancel()
+
+        def wait(timeout: float | None) -> None:
+            self._control.done.wait(timeout)
+
+        return _Completed(wait)
+
+    def get_job_execution_result(self) -> _Completed:
+        return _Completed(self._control.wait)
+
+    def wait(self, timeout: float | None = None) -> JobExecutionResult:
+        """Block until the job ends (strom's short form of get_job_execution_result().result())."""
+        return self._control.wait(timeout)
+
+    @property
+    def metrics(self) -> Any:
+        """The job's metric registry."""
+        return self._control.metrics

@@ -1,0 +1,181 @@
+"""The operator contract and the pieces every operator shares.
+
+Lifecycle, always in this order and never concurrently (the task's mailbox guarantees it):
+``setup`` -> ``initialize_state`` -> ``open`` -> ``process_element*``/``process_watermark*``/timers
+-> ``end_input`` -> ``finish`` -> ``close``. No record is emitted after ``finish``.
+
+A one-input operator implements ``process_element(value, timestamp)``; a two-input operator
+``process_element1``/``process_element2``. Keyed operators get a key selector, a keyed state
+backend and timer heaps in ``setup``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from strom.errors import StromError, UserFunctionError, describe
+from strom.runtime.context import StreamingRuntimeContext, TaskInfo
+from strom.runtime.elements import MIN_WATERMARK
+from strom.runtime.output import Output
+from strom.state import MemoryStateBackend, key_group_range
+from strom.time.timers import TimerHeap
+
+
+class StreamOperator:
+    """Base of every operator: lifecycle hooks with sensible defaults."""
+
+    key_selector: Any = None
+    backend: Any = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.output: Output = Output()
+        self.info: TaskInfo | None = None
+        self.current_watermark = MIN_WATERMARK
+
+    # -- lifecycle --
+    def setup(self, info: TaskInfo, output: Output) -> None:
+        """Attach to the task; called once per subtask before anything else."""
+        self.info = info
+        self.output = output
+        self.metrics = info.metrics.add_group(self.name)
+        if self.key_selector is not None:
+            self.backend = MemoryStateBackend(
+                key_group_range(info.subtask_index, info.parallelism, info.max_parallelism),
+                info.max_parallelism, info.clock)
+
+    def runtime_context(self) -> StreamingRuntimeContext:
+        """The PyFlink ``RuntimeContext`` handed to user functions' ``open``."""
+        assert self.info is not None
+        return StreamingRuntimeContext(self.name, self.info, self.backend, self.metrics)
+
+    def initialize_state(self, state: dict | None) -> None:
+        """Restore from a snapshot taken by :meth:`snapshot_state` (None: fresh start)."""
+
+    def open(self) -> None:
+        """Prepare for processing; user functions' ``open`` is called here."""
+
+    def process_watermark(self, watermark: int) -> None:
+        """Event time advanced on this operator's input; default: forward it."""
+        self.current_watermark = watermark
+        self.output.emit_watermark(watermark)
+
+    def process_status(self, idle: bool) -> None:
+        """The input became idle or active; forward it."""
+        self.output.emit_status(idle)
+
+    def end_input(self) -> None:
+        """The (one) input ended. Two-input operators get ``end_input(1)``/``end_input(2)`` instead."""
+
+    def finish(self) -> None:
+        """Flush buffered results; the last chance to emit."""
+
+    def close(self) -> None:
+        """Release resources; called even when the job failed."""
+
+    def snapshot_state(self) -> dict:
+        """This operator's state for a checkpoint."""
+        return {}
+
+    # -- errors --
+    def fail(self, exc: BaseException, element: Any = None, what: str = "element") -> StromError:
+        """Wrap a user function's exception, naming the operator, element and key."""
+        if isinstance(exc, StromError):
+            return exc
+        key = getattr(self.backend, "current_key", None)
+        where = f"operator '{self.name}'"
+        if self.info is not None and self.info.parallelism > 1:
+            where += f" (subtask {self.info.subtask_index + 1}/{self.info.parallelism})"
+        msg = f"{where} failed on {what} {describe(element)}"
+        if key is not None:
+            msg += f" with key {describe(key)}"
+        msg += f": {type(exc).__name__}: {exc}"
+        return UserFunctionError(msg, operator=self.name, element=element, key=key)
+
+
+class UdfOperator(StreamOperator):
+    """An operator around one user function object (or plain callable)."""
+
+    def __init__(self, name: str, function: Any) -> None:
+        super().__init__(name)
+        self.function = function
+
+    def open(self) -> None:
+        opener = getattr(self.function, "open", None)
+        if callable(opener):
+            try:
+                opener(self.runtime_context())
+            except Exception as exc:
+                raise self.fail(exc, None, "open()") from exc
+
+    def close(self) -> None:
+        closer = getattr(self.function, "close", None)
+        if callable(closer):
+            try:
+                closer()
+            except Exception as exc:
+                raise self.fail(exc, None, "close()") from exc
+
+
+class KeyedTimers:
+    """Event-time and processing-time timers of one keyed operator (Flink's InternalTimerService).
+
+    Event-time timers fire when the operator's watermark passes them; processing-time timers
+    are woken through the task's processing-time service. ``on_timer(key, namespace, ts, domain)``
+    is the owner's callback; the key is set on the state backend before it is called.
+    """
+
+    EVENT_TIME, PROCESSING_TIME = 0, 1
+
+    def __init__(self, operator: StreamOperator, on_timer: Any) -> None:
+        self.operator = operator
+        self.event = TimerHeap()
+        self.processing = TimerHeap()
+        self._on_timer = on_timer
+        self._wakeup: tuple[int, int] | None = None  # (timestamp, handle)
+
+    def register_event_time(self, key: Any, namespace: Any, ts: int) -> None:
+        self.event.register(key, namespace, ts)
+
+    def delete_event_time(self, key: Any, namespace: Any, ts: int) -> None:
+        self.event.delete(key, namespace, ts)
+
+    def register_processing_time(self, key: Any, namespace: Any, ts: int) -> None:
+        if self.processing.register(key, namespace, ts):
+            self._schedule()
+
+    def delete_processing_time(self, key: Any, namespace: Any, ts: int) -> None:
+        self.processing.delete(key, namespace, ts)
+
+    def _schedule(self) -> None:
+        nxt = self.processing.peek()
+        if nxt is None:
+            return
+        if self._wakeup is not None and self._wakeup[0] <= nxt:
+            return
+        service = self.operator.info.processing_time
+        if self._wakeup is not None:
+            service.cancel(self._wakeup[1])
+        self._wakeup = (nxt, service.register(nxt, self._on_processing_time))
+
+    def _on_processing_time(self, time: int) -> None:
+        self._wakeup = None
+        backend = self.operator.backend
+        for key, ns, ts in self.processing.pop_until(time):
+            backend.current_key = key
+            self._on_timer(key, ns, ts, self.PROCESSING_TIME)
+        self._schedule()
+
+    def advance_watermark(self, watermark: int) -> None:
+        """Fire every event-time timer at or before ``watermark``."""
+        backend = self.operator.backend
+        for key, ns, ts in self.event.pop_until(watermark):
+            backend.current_key = key
+            self._on_timer(key, ns, ts, self.EVENT_TIME)
+
+    def snapshot(self) -> dict:
+        return {"event": self.event.snapshot(), "processing": self.processing.snapshot()}
+
+    def restore(self, snap: dict) -> None:
+        self.event.restore(snap.get("event", []))
+        self.processing.restore(snap.get("processing", []))
+        self._schedule()

@@ -1,0 +1,211 @@
+"""ProcessFunction and KeyedProcessFunction operators, with their contexts and timer service.
+
+User functions emit the PyFlink way (``yield value`` / ``yield output_tag, value`` / return an
+iterable) or the Java way (``ctx.collect(value)``, ``ctx.output(tag, value)``). Records emitted
+while processing an element carry its timestamp; from an event-time timer, the timer's
+timestamp; from a processing-time timer, none (as in Flink).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from strom.errors import StateAccessError, StromError, UserFunctionError, describe
+from strom.runtime.elements import OutputTag
+from strom.runtime.operators.base import KeyedTimers, UdfOperator
+
+
+class TimeDomain:
+    """PyFlink's ``TimeDomain`` of a firing timer."""
+
+    EVENT_TIME = 0
+    PROCESSING_TIME = 1
+
+
+def emitter(op: UdfOperator):
+    """Build ``emit(result, ts)`` that forwards a user function's results, side outputs included."""
+    output = op.output
+    collect, collect_side = output.collect, output.collect_side
+
+    def emit(result: Any, ts: Any) -> None:
+        try:
+            it = iter(result)
+        except TypeError:
+            msg = (f"operator '{op.name}': the function returned {describe(result)} "
+                   f"({type(result).__name__}); expected None, an iterable or a generator. "
+                   "Hint: use 'yield value', return a list, or call ctx.collect(value).")
+            raise UserFunctionError(msg, operator=op.name, element=result) from None
+        for item in it:
+            if type(item) is tuple and len(item) == 2 and isinstance(item[0], OutputTag):
+                collect_side(item[0].tag_id, item[1], ts)
+            else:
+                collect(item, ts)
+
+    return emit
+
+
+class TimerService:
+    """``ctx.timer_service()``: current times and (on keyed streams) timer registration."""
+
+    __slots__ = ("_op", "_timers")
+
+    def __init__(self, op: UdfOperator, timers: KeyedTimers | None) -> None:
+        self._op = op
+        self._timers = timers
+
+    def current_processing_time(self) -> int:
+        return self._op.info.processing_time.now()
+
+    def current_watermark(self) -> int:
+        return self._op.current_watermark
+
+    def _require(self) -> KeyedTimers:
+        if self._timers is None:
+            msg = (f"operator '{self._op.name}': setting timers is only supported on a keyed stream. "
+                   "Hint: key_by(...) the stream and use a KeyedProcessFunction.")
+            raise StateAccessError(msg)
+        return self._timers
+
+    def register_event_time_timer(self, timestamp: int) -> None:
+        self._require().register_event_time(self._op.backend.current_key, None, int(timestamp))
+
+    def register_processing_time_timer(self, timestamp: int) -> None:
+        self._require().register_processing_time(self._op.backend.current_key, None, int(timestamp))
+
+    def delete_event_time_timer(self, timestamp: int) -> None:
+        self._require().delete_event_time(self._op.backend.current_key, None, int(timestamp))
+
+    def delete_processing_time_timer(self, timestamp: int) -> None:
+        self._require().delete_processing_time(self._op.backend.current_key, None, int(timestamp))
+
+
+class ProcessContext:
+    """The ``ctx`` of ``process_element`` and ``on_timer`` (one object per operator, reused)."""
+
+    __slots__ = ("_op", "_ts", "_timer_service", "_collect", "_collect_side", "_domain")
+
+    def __init__(self, op: UdfOperator, timer_service: TimerService) -> None:
+        self._op = op
+        self._ts = None
+        self._timer_service = timer_service
+        self._collect = op.output.collect
+        self._collect_side = op.output.collect_side
+        self._domain = None
+
+    def timestamp(self) -> int | None:
+        """The current element's timestamp (or the firing timer's), None if it has none."""
+        return self._ts
+
+    def timer_service(self) -> TimerService:
+        return self._timer_service
+
+    def get_current_key(self) -> Any:
+        """The key of the current element or timer (keyed streams only)."""
+        backend = self._op.backend
+        if backend is None:
+            raise StateAccessError(f"operator '{self._op.name}': get_current_key() needs a keyed stream")
+        return backend.current_key
+
+    def time_domain(self) -> int | None:
+        """In ``on_timer``: TimeDomain.EVENT_TIME or TimeDomain.PROCESSING_TIME."""
+        return self._domain
+
+    def collect(self, value: Any) -> None:
+        """Emit ``value`` downstream (the article's / Java's style)."""
+        self._collect(value, self._ts)
+
+    def output(self, output_tag: OutputTag, value: Any) -> None:
+        """Emit ``value`` to a side output."""
+        if not isinstance(output_tag, OutputTag):
+            raise UserFunctionError(
+                f"operator '{self._op.name}': ctx.output expected an OutputTag, got {describe(output_tag)}",
+                operator=self._op.name)
+        self._collect_side(output_tag.tag_id, value, self._ts)
+
+
+class FiresTimers:
+    """Calls the user function's ``on_timer(timestamp, ctx)`` for a firing keyed timer."""
+
+    function: Any
+    ctx: ProcessContext
+    _emit: Any
+    fail: Any
+
+    def _on_timer(self, key: Any, namespace: Any, ts: int, domain: int) -> None:
+        on_timer = getattr(self.function, "on_timer", None)
+        if on_timer is None:
+            return
+        ctx = self.ctx
+        event_time = domain == KeyedTimers.EVENT_TIME
+        ctx._ts = ts if event_time else None
+        ctx._domain = TimeDomain.EVENT_TIME if event_time else TimeDomain.PROCESSING_TIME
+        try:
+            result = on_timer(ts, ctx)
+            if result is not None:
+                self._emit(result, ctx._ts)
+        except StromError:
+            raise
+        except Exception as exc:
+            raise self.fail(exc, ts, "timer at") from exc
+        finally:
+            ctx._domain = None
+
+
+class ProcessOperator(FiresTimers, UdfOperator):
+    """Runs a ``ProcessFunction`` (non-keyed) or ``KeyedProcessFunction`` (with a key selector)."""
+
+    def __init__(self, name: str, function: Any, key_selector: Any = None) -> None:
+        super().__init__(name, function)
+        self.key_selector = key_selector
+        self.timers: KeyedTimers | None = None
+
+    def open(self) -> None:
+        if self.key_selector is not None:
+            self.timers = KeyedTimers(self, self._on_timer)
+        self.ctx = ProcessContext(self, TimerService(self, self.timers))
+        self._emit = emitter(self)
+        super().open()
+        pe, emit, ctx, fail = self.function.process_element, self._emit, self.ctx, self.fail
+        backend, ks = self.backend, self.key_selector
+        if ks is None:
+            def process_element(value: Any, ts: Any) -> None:
+                ctx._ts = ts
+                try:
+                    result = pe(value, ctx)
+                    if result is not None:
+                        emit(result, ts)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value) from exc
+        else:
+            def process_element(value: Any, ts: Any) -> None:
+                ctx._ts = ts
+                try:
+                    backend.current_key = ks(value)
+                    result = pe(value, ctx)
+                    if result is not None:
+                        emit(result, ts)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value) from exc
+        self.process_element = process_element
+
+    def process_watermark(self, watermark: int) -> None:
+        self.current_watermark = watermark
+        if self.timers is not None:
+            self.timers.advance_watermark(watermark)
+        self.output.emit_watermark(watermark)
+
+    def num_event_time_timers(self) -> int:
+        return 0 if self.timers is None else len(self.timers.event)
+
+    def num_processing_time_timers(self) -> int:
+        return 0 if self.timers is None else len(self.timers.processing)
+
+    def snapshot_state(self) -> dict:
+        snap: dict = {}
+        if self.backend is not None:
+            snap["keyed"] = self.backend.snapshot()
+            snap["timers"] = self.timers.snapshot() if self.timers else {}
+        return snap

@@ -1,0 +1,120 @@
+"""Sink operators: user SinkFunctions, print (Flink's format) and the collecting sink.
+
+``print()`` writes ``str`` of each record as Flink's PrintSinkFunction does: with a prefix of
+``"<identifier>:<subtask+1>> "`` when the sink's parallelism is above 1, ``"<identifier>> "``
+at parallelism 1 with an identifier, and no prefix otherwise.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from strom.errors import StromError
+from strom.runtime.operators.base import UdfOperator
+
+
+class SinkContext:
+    """The ``context`` argument of ``SinkFunction.invoke(value, context)``."""
+
+    __slots__ = ("_op", "_ts")
+
+    def __init__(self, op: UdfOperator) -> None:
+        self._op = op
+        self._ts = None
+
+    def timestamp(self) -> int | None:
+        return self._ts
+
+    def current_processing_time(self) -> int:
+        return self._op.info.processing_time.now()
+
+    def current_watermark(self) -> int:
+        return self._op.current_watermark
+
+
+def _arity(fn: Callable) -> int:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 2
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+class SinkOperator(UdfOperator):
+    """Calls ``function.invoke(value, context)`` (or ``invoke(value)``) per record."""
+
+    def open(self) -> None:
+        super().open()
+        invoke = getattr(self.function, "invoke", None) or self.function
+        ctx, fail = SinkContext(self), self.fail
+        if _arity(invoke) >= 2:
+            def process_element(value: Any, ts: Any) -> None:
+                ctx._ts = ts
+                try:
+                    invoke(value, ctx)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value) from exc
+        else:
+            def process_element(value: Any, ts: Any) -> None:
+                try:
+                    invoke(value)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value) from exc
+        self.process_element = process_element
+
+    def finish(self) -> None:
+        finish = getattr(self.function, "finish", None)
+        if callable(finish):
+            try:
+                finish()
+            except Exception as exc:
+                raise self.fail(exc, None, "finish()") from exc
+
+
+class PrintSinkOperator(UdfOperator):
+    """``DataStream.print()``: one line per record on stdout (or stderr)."""
+
+    def __init__(self, name: str, identifier: str | None, formatter: Callable[[Any], str],
+                 to_stderr: bool = False) -> None:
+        super().__init__(name, None)
+        self.identifier = identifier
+        self.formatter = formatter
+        self.to_stderr = to_stderr
+
+    def open(self) -> None:
+        info = self.info
+        assert info is not None
+        ident = self.identifier
+        if info.parallelism > 1:
+            prefix = f"{ident}:{info.subtask_index + 1}> " if ident else f"{info.subtask_index + 1}> "
+        else:
+            prefix = f"{ident}> " if ident else ""
+        fmt, fail = self.formatter, self.fail
+        to_stderr = self.to_stderr
+
+        def process_element(value: Any, ts: Any) -> None:
+            stream: TextIO = sys.stderr if to_stderr else sys.stdout
+            try:
+                text = fmt(value)
+            except Exception as exc:
+                raise fail(exc, value) from exc
+            stream.write(prefix + text + "\n")
+
+        self.process_element = process_element
+
+    def finish(self) -> None:
+        (sys.stderr if self.to_stderr else sys.stdout).flush()
+
+
+class CollectSinkOperator(UdfOperator):
+    """Hands every record to ``deliver(value)`` (``execute_and_collect``, tests)."""
+
+    def __init__(self, name: str, deliver: Callable[[Any], None]) -> None:
+        super().__init__(name, None)
+        self.process_element = lambda value, ts: deliver(value)

@@ -1,0 +1,222 @@
+"""A subtask of one job vertex: its operator chain, input gates and record writers.
+
+The task is driven by an executor through :meth:`StreamTask.step`, which processes a bounded
+amount of input (or source records), fires due processing-time timers and flushes the output
+buffers. Everything a task does happens inside ``step`` on one thread at a time: records,
+watermarks, timers and (later) checkpoint barriers never interleave (Flink's mailbox model).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strom.runtime.channels import Channel, RecordWriter
+from strom.runtime.context import TaskInfo
+from strom.runtime.elements import (
+    END_OF_PARTITION,
+    MAX_WATERMARK,
+    EndOfPartition,
+    Watermark,
+    WatermarkStatus,
+)
+from strom.runtime.operators.base import StreamOperator
+from strom.runtime.operators.sources import END, MORE, NOTHING, SourceOperator
+from strom.runtime.output import Output
+from strom.time.valve import WatermarkValve
+
+BLOCKED = 3
+RECORDS_PER_SOURCE_STEP = 1024
+BATCHES_PER_STEP = 8
+
+
+@dataclass(slots=True)
+class Route:
+    """Where one operator's output goes: a chained operator (by index) or a record writer."""
+
+    target: Any            # int (index of a chained operator in the task) or RecordWriter
+    tag: str | None = None  # side-output tag id, None for the main output
+
+
+@dataclass(slots=True)
+class InputGate:
+    """All channels of one logical input (1 or 2) of the task's head operator."""
+
+    channels: list[Channel]
+    valve: WatermarkValve = field(init=False)
+    ended: list[bool] = field(init=False)
+    finished: bool = False
+
+    def __post_init__(self) -> None:
+        self.valve = WatermarkValve(len(self.channels))
+        self.ended = [False] * len(self.channels)
+        self.finished = not self.channels
+
+
+class StreamTask:
+    """Runs one chain of operators for one subtask."""
+
+    def __init__(self, info: TaskInfo, operators: list[StreamOperator],
+                 routes: list[list[Route]], gates: list[InputGate],
+                 writers: list[RecordWriter]) -> None:
+        self.info = info
+        self.name = f"{info.task_name} ({info.subtask_index + 1}/{info.parallelism})"
+        self.operators = operators
+        self.head = operators[0]
+        self.routes = routes
+        self.gates = gates
+        self.writers = writers
+        self.is_source = isinstance(self.head, SourceOperator)
+        self.finished = False
+        self.opened = False
+        self.records_in = 0
+        self._handlers: list[tuple[Any, Any, Any, Any]] = []
+
+    # -- lifecycle --
+    def open(self) -> None:
+        """Set up, wire and open the chain, tail first so every target is ready before its source."""
+        ops = self.operators
+        for op in ops:
+            op.setup(self.info, Output())
+        for i in reversed(range(len(ops))):
+            out = ops[i].output
+            for route in self.routes[i]:
+                if isinstance(route.target, RecordWriter):
+                    w = route.target
+                    collect, wm, status = w.collect, w.emit_watermark, w.emit_status
+                else:
+                    t = ops[route.target]
+                    collect, wm, status = t.process_element, t.process_watermark, t.process_status
+                if route.tag is None:
+                    out.add_main(collect)
+                else:
+                    out.add_side(route.tag, collect)
+                out.add_watermark_target(wm, status)
+            ops[i].open()
+        head = self.head
+        if len(self.gates) == 2:
+            self._handlers = [
+                (head.process_element1, head.process_watermark1, None, 1),
+                (head.process_element2, head.process_watermark2, None, 2)]
+        elif self.gates:
+            self._handlers = [(head.process_element, head.process_watermark, head.process_status, 1)]
+        self.opened = True
+
+    def can_run(self) -> bool:
+        """False while any downstream channel is out of credit (backpressure)."""
+        for w in self.writers:
+            if not w.has_credit():
+                return False
+        return True
+
+    def step(self) -> int:
+        """Do a bounded amount of work; returns MORE, NOTHING, END or BLOCKED."""
+        if self.finished:
+            return END
+        pts = self.info.processing_time
+        fired = False
+        if pts.next_deadline is not None and pts.clock.now() >= pts.next_deadline:
+            fired = pts.fire_due()
+        if not self.can_run():
+            self._flush()
+            return BLOCKED
+        if self.is_source:
+            status = self.head.emit_next(RECORDS_PER_SOURCE_STEP)
+            if status == END:
+                self.head.output.emit_watermark(MAX_WATERMARK)
+                self._end_of_data()
+        else:
+            status = self._process_inputs()
+        self._flush()
+        if status == NOTHING and fired:
+            return MORE
+        return status
+
+    def _flush(self) -> None:
+        for w in self.writers:
+            w.flush()
+
+    def _process_inputs(self) -> int:
+        budget = BATCHES_PER_STEP
+        progressed = False
+        for gate, (process, process_wm, process_status, input_no) in zip(self.gates, self._handlers):
+            if gate.finished:
+                continue
+            for c, ch in enumerate(gate.channels):
+                while budget > 0:
+                    item = ch.poll()
+                    if item is None:
+                        break
+                    progressed = True
+                    if type(item) is tuple:
+                        values, timestamps = item
+                        for value, ts in zip(values, timestamps):
+                            process(value, ts)
+                        self.records_in += len(values)
+                        budget -= 1
+                    elif type(item) is Watermark:
+                        wm = gate.valve.input_watermark(c, item.timestamp)
+                        if wm is not None:
+                            process_wm(wm)
+                    elif type(item) is WatermarkStatus:
+                        wm, idle = gate.valve.input_status(c, item.idle)
+                        if wm is not None:
+                            process_wm(wm)
+                        if idle is not None and process_status is not None:
+                            process_status(idle)
+                    elif type(item) is EndOfPartition:
+                        gate.ended[c] = True
+                        wm = gate.valve.finish(c)
+                        if wm is not None:
+                            process_wm(wm)
+                        if all(gate.ended):
+                            gate.finished = True
+                            self._end_input(input_no)
+                            break
+                    else:
+                        self.on_event(item, gate, c)
+        if all(g.finished for g in self.gates):
+            self._end_of_data()
+            return END
+        return MORE if progressed else NOTHING
+
+    def on_event(self, event: Any, gate: InputGate, channel: int) -> None:
+        """Other channel events (checkpoint barriers, added by the checkpoint package)."""
+        raise TypeError(f"task {self.name}: unexpected channel item {event!r}")
+
+    def _end_input(self, input_no: int) -> None:
+        if len(self.gates) == 2:
+            self.head.end_input(input_no)
+
+    def _end_of_data(self) -> None:
+        """All input ended: end and finish the chain in order, then end every output channel."""
+        for i, op in enumerate(self.operators):
+            if not (i == 0 and len(self.gates) == 2):
+                op.end_input()
+            op.finish()
+        self.info.processing_time.quiesce()
+        for w in self.writers:
+            w.emit_event(END_OF_PARTITION)
+        self.finished = True
+
+    def cancel(self) -> None:
+        """Ask a source head to stop producing."""
+        if self.is_source:
+            self.head.cancel()
+
+    def close(self) -> list[BaseException]:
+        """Close every operator (even after a failure); returns the errors raised while closing."""
+        errors: list[BaseException] = []
+        if not self.opened:
+            return errors
+        for op in self.operators:
+            try:
+                op.close()
+            except Exception as exc:
+                errors.append(exc)
+        return errors
+
+    def next_deadline(self) -> int | None:
+        return self.info.processing_time.next_deadline
+
+
+__all__ = ["StreamTask", "InputGate", "Route", "MORE", "NOTHING", "END", "BLOCKED"]
