@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from strom.errors import InvalidKeyError, InvalidTypeError, JobDefinitionError, StateAccessError
 from strom.state import (
@@ -300,6 +300,11 @@ class TtlValueMachine(BackendMachine):
         self.state.update(v)
         self.model[self.slot] = (v, self.clock.now())
 
+    @rule(ms=st.integers(0, 9))
+    def advance_and_read(self, ms: int) -> None:
+        self.clock.advance(ms)
+        self.read()
+
     @rule()
     def read(self) -> None:
         entry = self.model.get(self.slot)
@@ -363,15 +368,16 @@ def test_reregistering_a_name_as_another_kind_is_rejected() -> None:
         backend.state(ttl)
 
 
-@pytest.mark.parametrize("descriptor", [
-    ValueStateDescriptor("count", None),
-    ListStateDescriptor("count", None),
-    MapStateDescriptor("count", None, None),
-    ReducingStateDescriptor("count", lambda a, b: a + b, None),
-    AggregatingStateDescriptor("count", Concat(), None),
+@pytest.mark.parametrize("make", [
+    lambda: ValueStateDescriptor("count", None),
+    lambda: ListStateDescriptor("count", None),
+    lambda: MapStateDescriptor("count", None, None),
+    lambda: ReducingStateDescriptor("count", lambda a, b: a + b, None),
+    lambda: AggregatingStateDescriptor("count", Concat(), None),
 ])
 @pytest.mark.parametrize("ttl", [False, True])
-def test_access_without_current_key_names_the_state(descriptor: Any, ttl: bool) -> None:
+def test_access_without_current_key_names_the_state(make: Any, ttl: bool) -> None:
+    descriptor = make()
     if ttl:
         descriptor.enable_time_to_live(ttl_config(100))
     backend = new_backend()
@@ -386,7 +392,6 @@ def test_access_without_current_key_names_the_state(descriptor: Any, ttl: bool) 
     for call in calls:
         with pytest.raises(StateAccessError, match="state 'count'.*outside a keyed context"):
             call()
-    descriptor.ttl_config = None
 
 
 @pytest.mark.parametrize("ttl", [False, True])
@@ -418,7 +423,7 @@ def test_descriptor_validation() -> None:
     assert ValueStateDescriptor("v").get_name() == "v"
 
 
-def test_unhashable_key_fails_at_snapshot_with_invalid_key_error() -> None:
+def test_unhashable_current_key_fails_in_the_dict_lookup() -> None:
     backend = new_backend()
     state = backend.state(ValueStateDescriptor("v", None))
     backend.current_key = ("ok", 1)

@@ -1,6 +1,7 @@
 """Turning what the user passed (function object, plain callable) into what operators call."""
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -39,3 +40,18 @@ def positional_arity(fn: Callable) -> int:
         return -1
     return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
                and p.default is p.empty)
+
+
+def fresh(func: Any) -> Any:
+    """A private copy of a user function for one subtask (Flink deserializes one per subtask).
+
+    Without it, parallel subtasks would share the attributes ``open`` sets (state handles).
+    Plain functions and lambdas are returned as they are; objects that cannot be copied (they
+    hold a lock or a socket) are shared, as a last resort.
+    """
+    if inspect.isroutine(func):
+        return func
+    try:
+        return copy.deepcopy(func)
+    except Exception:  # noqa: BLE001 - uncopyable objects are shared (documented above)
+        return func

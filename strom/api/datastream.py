@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from strom.api._functions import positional_arity, require_methods, resolve
+from strom.api._functions import fresh, positional_arity, require_methods, resolve
 from strom.api.aggregations import aggregation
 from strom.api.typeinfo import PickledBytesTypeInfo, TypeInformation, java_string
 from strom.errors import InvalidTypeError, JobDefinitionError, describe
@@ -136,28 +136,42 @@ class DataStream:
     # -- transformations --
     def map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """One output per element: ``func(value)``."""
-        fn = resolve(func, "map", "map", "MapFunction")
+        resolve(func, "map", "map", "MapFunction")
         ks = self._key_selector()
-        return self._one_input("Map", lambda: MapOperator("Map", func, fn, ks), output_type)
+
+        def factory() -> MapOperator:
+            f = fresh(func)
+            return MapOperator("Map", f, resolve(f, "map", "map", "MapFunction"), ks)
+
+        return self._one_input("Map", factory, output_type)
 
     def flat_map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Zero or more outputs per element: ``func(value)`` yields or returns them."""
-        fn = resolve(func, "flat_map", "flat_map", "FlatMapFunction")
-        collector = positional_arity(fn) == 2
+        collector = positional_arity(resolve(func, "flat_map", "flat_map", "FlatMapFunction")) == 2
         ks = self._key_selector()
-        return self._one_input("Flat Map", lambda: FlatMapOperator("Flat Map", func, fn, collector, ks),
-                               output_type)
+
+        def factory() -> FlatMapOperator:
+            f = fresh(func)
+            fn = resolve(f, "flat_map", "flat_map", "FlatMapFunction")
+            return FlatMapOperator("Flat Map", f, fn, collector, ks)
+
+        return self._one_input("Flat Map", factory, output_type)
 
     def filter(self, func: Any) -> DataStream:
         """Keep the elements for which ``func(value)`` is true."""
-        fn = resolve(func, "filter", "filter", "FilterFunction")
+        resolve(func, "filter", "filter", "FilterFunction")
         ks = self._key_selector()
-        return self._one_input("Filter", lambda: FilterOperator("Filter", func, fn, ks), self._t.output_type)
+
+        def factory() -> FilterOperator:
+            f = fresh(func)
+            return FilterOperator("Filter", f, resolve(f, "filter", "filter", "FilterFunction"), ks)
+
+        return self._one_input("Filter", factory, self._t.output_type)
 
     def process(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Run a ProcessFunction on every element."""
         require_methods(func, ("process_element",), "process", "ProcessFunction")
-        return self._one_input("Process", lambda: ProcessOperator("Process", func), output_type)
+        return self._one_input("Process", lambda: ProcessOperator("Process", fresh(func)), output_type)
 
     def key_by(self, key_selector: Any, key_type: TypeInformation | None = None) -> KeyedStream:
         """Partition by key: records with equal keys go to the same subtask and share keyed state."""
@@ -234,7 +248,7 @@ class DataStream:
         factory = getattr(sink_func, "create_operator", None)
         if factory is None:
             require_methods(sink_func, ("invoke",), "add_sink", "SinkFunction")
-            factory = lambda: SinkOperator("Sink: Unnamed", sink_func)  # noqa: E731
+            factory = lambda: SinkOperator("Sink: Unnamed", fresh(sink_func))  # noqa: E731
         name = getattr(sink_func, "sink_name", "Sink: Unnamed")
         tid = self._env._add(Kind.ONE_INPUT, name, (self._id,), is_sink=True, operator_factory=factory)
         return DataStreamSink(self._env, tid)
@@ -384,15 +398,19 @@ class KeyedStream(DataStream):
         """Run a KeyedProcessFunction: keyed state, timers, side outputs."""
         require_methods(func, ("process_element",), "process", "KeyedProcessFunction")
         ks = self._ks
-        return self._one_input("KeyedProcess", lambda: ProcessOperator("KeyedProcess", func, ks),
+        return self._one_input("KeyedProcess", lambda: ProcessOperator("KeyedProcess", fresh(func), ks),
                                output_type)
 
     def reduce(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Rolling reduce: emits the key's running result after every element."""
-        fn = resolve(func, "reduce", "reduce", "ReduceFunction")
+        resolve(func, "reduce", "reduce", "ReduceFunction")
         ks = self._ks
-        return self._one_input("Keyed Reduce", lambda: ReduceOperator("Keyed Reduce", func, fn, ks),
-                               output_type or self._t.output_type)
+
+        def factory() -> ReduceOperator:
+            f = fresh(func)
+            return ReduceOperator("Keyed Reduce", f, resolve(f, "reduce", "reduce", "ReduceFunction"), ks)
+
+        return self._one_input("Keyed Reduce", factory, output_type or self._t.output_type)
 
     def _aggregate(self, kind: str, field: int | str) -> DataStream:
         if not isinstance(field, (int, str)) or isinstance(field, bool):
@@ -444,11 +462,11 @@ class ConnectedStreams:
 
     def map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         require_methods(func, ("map1", "map2"), "ConnectedStreams.map", "CoMapFunction")
-        return self._two_input("Co-Map", lambda: CoMapOperator("Co-Map", func), output_type)
+        return self._two_input("Co-Map", lambda: CoMapOperator("Co-Map", fresh(func)), output_type)
 
     def flat_map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         require_methods(func, ("flat_map1", "flat_map2"), "ConnectedStreams.flat_map", "CoFlatMapFunction")
-        return self._two_input("Co-Flat Map", lambda: CoMapOperator("Co-Flat Map", func, flat=True),
+        return self._two_input("Co-Flat Map", lambda: CoMapOperator("Co-Flat Map", fresh(func), flat=True),
                                output_type)
 
     def process(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
@@ -456,4 +474,4 @@ class ConnectedStreams:
                         "CoProcessFunction")
         ks1, ks2 = self._key_selectors or (None, None)
         name = "KeyedCoProcess" if ks1 is not None else "Co-Process"
-        return self._two_input(name, lambda: CoProcessOperator(name, func, ks1, ks2), output_type)
+        return self._two_input(name, lambda: CoProcessOperator(name, fresh(func), ks1, ks2), output_type)

@@ -57,6 +57,7 @@ class StreamExecutionEnvironment:
         self._configuration = Configuration(configuration) if configuration else Configuration()
         self._checkpoint_config = CheckpointConfig()
         self._transformations: dict[int, Transformation] = {}
+        self._pending_sinks: set[int] = set()  # sinks of the next job; cleared by execute
         self._next_id = 1
         self._parallelism = 1
         self._chaining = True
@@ -180,6 +181,8 @@ class StreamExecutionEnvironment:
         tid = self._next_id
         self._next_id += 1
         self._transformations[tid] = Transformation(id=tid, kind=kind, name=name, inputs=inputs, **fields)
+        if fields.get("is_sink"):
+            self._pending_sinks.add(tid)
         return tid
 
     def _update(self, tid: int, **changes: Any) -> None:
@@ -240,9 +243,9 @@ class StreamExecutionEnvironment:
         graph = build_job_graph(job_name, list(self._transformations.values()),
                                 default_parallelism=self._parallelism,
                                 default_max_parallelism=self._config.get_max_parallelism(),
-                                chaining=self._chaining)
+                                chaining=self._chaining, sinks=self._pending_sinks)
         if clear:
-            self._transformations.clear()
+            self._pending_sinks = set()
         return graph
 
     def _executor(self) -> Any:

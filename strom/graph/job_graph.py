@@ -62,12 +62,12 @@ class JobGraph:
 
 def build_job_graph(job_name: str, transformations: list[Transformation], *,
                     default_parallelism: int = 1, default_max_parallelism: int | None = None,
-                    chaining: bool = True) -> JobGraph:
-    """Turn the environment's transformations into a :class:`JobGraph`."""
+                    chaining: bool = True, sinks: set[int] | None = None) -> JobGraph:
+    """Turn the transformations leading to ``sinks`` (default: every sink) into a :class:`JobGraph`."""
     by_id = {t.id: t for t in transformations}
     # As in Flink, only what leads to a sink runs: walk back from the sinks.
     needed: set[int] = set()
-    stack = [t.id for t in transformations if t.is_sink]
+    stack = [t.id for t in transformations if t.is_sink and (sinks is None or t.id in sinks)]
     while stack:
         n = stack.pop()
         if n not in needed:

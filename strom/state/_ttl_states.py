@@ -58,6 +58,8 @@ class _TtlBase(HeapStateBase):
         if ts + self._ttl <= now:
             del table[key]
             return value if self._return_expired else _MISSING
+        if self._on_read:
+            table[key] = (value, now)
         return value
 
     @staticmethod

@@ -1,0 +1,112 @@
+"""One measured run in a fresh interpreter (started by bench/run.py; not meant to be run by hand).
+
+Usage: python bench/_child.py ENGINE WORKLOAD N PARALLELISM EXPECTED_PICKLE
+  ENGINE is ``plain`` or ``strom``. Prints one JSON line prefixed with ``RESULT `` on stdout:
+  seconds (wall time of the run), cpu_s, maxrss_mb (this process's peak RSS, read before the
+  expected result is loaded), import_s (time to import the engine), ok, error.
+
+The run is timed from just before the job is defined (strom: creating the environment) to just
+after it returned (strom: ``env.execute()``), so interpreter start and imports are excluded
+(bench/startup.py measures those). The result is checked against ``workloads.expected_*``
+after timing; the expected value is computed once by the parent and loaded from a pickle.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import resource
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.dirname(HERE))  # the repository root, for ``import strom``
+
+STREAMING_CHECK_MIN_N = 100_000  # below this the first 10 s window closes late in the input anyway
+FIRST_FIRE_MAX_FRACTION = 0.5
+
+
+def check(engine, workload, n, summary, info, expected):
+    """None if the result is right, else a message saying what is wrong."""
+    if workload == "W1":
+        if summary != expected:
+            return "W1: sink counted %r records, expected %d" % (summary, expected)
+        return None
+    if workload == "W3":
+        emitted, last = summary
+        exp_n, exp_final = expected
+        if emitted != exp_n:
+            return "W3: sink got %d records, expected %d" % (emitted, exp_n)
+        if last != exp_final:
+            wrong = [u for u in exp_final if last.get(u) != exp_final[u]]
+            return ("W3: last count per user differs for %d of %d users (e.g. %s: got %r, expected %r)%s"
+                    % (len(wrong), len(exp_final), wrong[0], last.get(wrong[0]), exp_final[wrong[0]],
+                       "; users seen by two sink subtasks: %d" % info["users_in_two_subtasks"]
+                       if info.get("users_in_two_subtasks") else ""))
+        return None
+    # W2
+    if summary != expected:
+        missing = len(set(expected) - set(summary))
+        extra = len(set(summary) - set(expected))
+        wrong = sum(1 for k in expected if k in summary and summary[k] != expected[k])
+        return ("W2: %d (user, window) results, expected %d: %d missing, %d unexpected, %d wrong counts"
+                % (len(summary), len(expected), missing, extra, wrong))
+    if engine == "plain":
+        import plain
+
+        return plain.check_extra(workload, info, expected)
+    if info.get("duplicates"):
+        return "W2: %d windows fired more than once" % info["duplicates"]
+    return None
+
+
+def main():
+    engine, workload, n, parallelism, expected_file = sys.argv[1:6]
+    n, parallelism = int(n), int(parallelism)
+    out = {"engine": engine, "workload": workload, "n": n, "parallelism": parallelism}
+    try:
+        t_imp = time.perf_counter()
+        if engine == "plain":
+            import plain
+
+            runner = lambda: plain.run(workload, n)  # noqa: E731
+        elif engine == "strom":
+            import strom_jobs
+
+            runner = lambda: strom_jobs.run_job(workload, n, parallelism)  # noqa: E731
+        else:
+            raise SystemExit("unknown engine %r" % engine)
+        out["import_s"] = time.perf_counter() - t_imp
+        c0, t0 = time.process_time(), time.perf_counter()
+        summary, info = runner()
+        t1 = time.perf_counter()
+        out["cpu_s"] = time.process_time() - c0
+        out["seconds"] = t1 - t0
+        out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        first = info.pop("first_fire_at", None)
+        if first is not None:
+            info["first_window_fired_at_fraction"] = round((first - t0) / (t1 - t0), 4)
+        out["info"] = info
+        with open(expected_file, "rb") as f:
+            expected = pickle.load(f)
+        error = check(engine, workload, n, summary, info, expected)
+        if (error is None and engine == "strom" and workload == "W2" and n >= STREAMING_CHECK_MIN_N
+                and (first is None or info["first_window_fired_at_fraction"] > FIRST_FIRE_MAX_FRACTION)):
+            error = ("W2: the first window result reached the sink only at %.0f%% of the run: windows "
+                     "must fire as the watermark passes, not at end of input"
+                     % (100 * info.get("first_window_fired_at_fraction", 1.0)))
+        out["ok"] = error is None
+        out["error"] = error
+    except Exception as exc:  # reported to the parent, which fails loudly
+        name = type(exc).__name__
+        out["ok"] = False
+        out["not_available"] = name == "WindowsNotAvailable"
+        out["error"] = "%s: %s" % (name, exc)
+        out["traceback"] = traceback.format_exc()
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
