@@ -81,11 +81,12 @@ class TimerService:
 class ProcessContext:
     """The ``ctx`` of ``process_element`` and ``on_timer`` (one object per operator, reused)."""
 
-    __slots__ = ("_op", "_ts", "_timer_service", "_collect", "_collect_side", "_domain")
+    __slots__ = ("_op", "_ts", "_out_ts", "_timer_service", "_collect", "_collect_side", "_domain")
 
     def __init__(self, op: UdfOperator, timer_service: TimerService) -> None:
         self._op = op
-        self._ts = None
+        self._ts = None      # what timestamp() returns
+        self._out_ts = None  # the timestamp of records emitted through collect/output
         self._timer_service = timer_service
         self._collect = op.output.collect
         self._collect_side = op.output.collect_side
@@ -111,7 +112,7 @@ class ProcessContext:
 
     def collect(self, value: Any) -> None:
         """Emit ``value`` downstream (the article's / Java's style)."""
-        self._collect(value, self._ts)
+        self._collect(value, self._out_ts)
 
     def output(self, output_tag: OutputTag, value: Any) -> None:
         """Emit ``value`` to a side output."""
@@ -119,7 +120,7 @@ class ProcessContext:
             raise UserFunctionError(
                 f"operator '{self._op.name}': ctx.output expected an OutputTag, got {describe(output_tag)}",
                 operator=self._op.name)
-        self._collect_side(output_tag.tag_id, value, self._ts)
+        self._collect_side(output_tag.tag_id, value, self._out_ts)
 
 
 class FiresTimers:
@@ -136,19 +137,21 @@ class FiresTimers:
             return
         ctx = self.ctx
         event_time = domain == KeyedTimers.EVENT_TIME
-        ctx._ts = ts if event_time else None
+        # ctx.timestamp() is the timer's time in both domains (Flink's OnTimerContext); records
+        # emitted from a processing-time timer carry no timestamp.
+        ctx._ts = ts
+        ctx._out_ts = ts if event_time else None
         ctx._domain = TimeDomain.EVENT_TIME if event_time else TimeDomain.PROCESSING_TIME
         try:
             result = on_timer(ts, ctx)
             if result is not None:
-                self._emit(result, ctx._ts)
+                self._emit(result, ctx._out_ts)
         except StromError:
             raise
         except Exception as exc:
             raise self.fail(exc, ts, "timer at") from exc
         finally:
             ctx._domain = None
-
 
 class ProcessOperator(FiresTimers, UdfOperator):
     """Runs a ``ProcessFunction`` (non-keyed) or ``KeyedProcessFunction`` (with a key selector)."""
@@ -168,7 +171,7 @@ class ProcessOperator(FiresTimers, UdfOperator):
         backend, ks = self.backend, self.key_selector
         if ks is None:
             def process_element(value: Any, ts: Any) -> None:
-                ctx._ts = ts
+                ctx._ts = ctx._out_ts = ts
                 try:
                     result = pe(value, ctx)
                     if result is not None:
@@ -179,7 +182,7 @@ class ProcessOperator(FiresTimers, UdfOperator):
                     raise fail(exc, value) from exc
         else:
             def process_element(value: Any, ts: Any) -> None:
-                ctx._ts = ts
+                ctx._ts = ctx._out_ts = ts
                 try:
                     backend.current_key = ks(value)
                     result = pe(value, ctx)
@@ -204,8 +207,32 @@ class ProcessOperator(FiresTimers, UdfOperator):
         return 0 if self.timers is None else len(self.timers.processing)
 
     def snapshot_state(self) -> dict:
+        """Keyed state (per key group) and live timers, as a picklable dict; {} when not keyed."""
         snap: dict = {}
         if self.backend is not None:
             snap["keyed"] = self.backend.snapshot()
-            snap["timers"] = self.timers.snapshot() if self.timers else {}
+            snap["timers"] = (self.timers.snapshot() if self.timers is not None
+                              else {"event": [], "processing": []})
         return snap
+
+    def initialize_state(self, state: dict | list[dict] | None) -> None:
+        """Restore keyed state and timers from one snapshot or those of several old subtasks.
+
+        Keeps only this subtask's key groups (so a restore may change the parallelism), and
+        only the timers whose key falls in them. Called after ``setup``, before ``open``.
+        """
+        from strom.state import assign_key_group
+
+        if not state or self.backend is None:
+            return
+        snaps = [state] if isinstance(state, dict) else list(state)
+        backend = self.backend
+        backend.restore([s["keyed"] for s in snaps if s.get("keyed")])
+        own, maxp = backend.key_group_range, backend.max_parallelism
+        timers: dict[str, list] = {"event": [], "processing": []}
+        for snap in snaps:
+            for domain, entries in (snap.get("timers") or {}).items():
+                timers[domain].extend(t for t in entries if assign_key_group(t[0], maxp) in own)
+        if self.timers is None:
+            self.timers = KeyedTimers(self, self._on_timer)
+        self.timers.restore(timers)

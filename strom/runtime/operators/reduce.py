@@ -38,4 +38,12 @@ class ReduceOperator(UdfOperator):
         self.process_element = process_element
 
     def snapshot_state(self) -> dict:
+        """The per-key running values (per key group), as a picklable dict."""
         return {"keyed": self.backend.snapshot()}
+
+    def initialize_state(self, state: dict | list[dict] | None) -> None:
+        """Restore the running values of this subtask's key groups from one or more snapshots."""
+        if not state:
+            return
+        snaps = [state] if isinstance(state, dict) else list(state)
+        self.backend.restore([s["keyed"] for s in snaps if s.get("keyed")])

@@ -101,10 +101,9 @@ class PrintSinkOperator(UdfOperator):
         def process_element(value: Any, ts: Any) -> None:
             stream: TextIO = sys.stderr if to_stderr else sys.stdout
             try:
-                text = fmt(value)
+                stream.write(prefix + fmt(value) + "\n")
             except Exception as exc:
                 raise fail(exc, value) from exc
-            stream.write(prefix + text + "\n")
 
         self.process_element = process_element
 
