@@ -33,6 +33,7 @@ from strom.graph.job_graph import build_job_graph
 from strom.graph.transformations import Kind, Transformation
 from strom.runtime.executors import EXECUTORS
 from strom.runtime.job import JobClient, JobControl, JobExecutionResult
+from strom.runtime.operators.timestamps import ingestion_time
 from strom.time.clock import Clock, SystemClock
 
 
@@ -195,7 +196,7 @@ class StreamExecutionEnvironment:
     def _source(self, source: Source, name: str, type_info: Any) -> DataStream:
         if type_info is not None and not isinstance(type_info, TypeInformation):
             raise JobDefinitionError(f"source '{name}': type_info must be a TypeInformation, got {describe(type_info)}")
-        tid = self._add(Kind.SOURCE, name, (), operator_factory=lambda: source.create_operator(name),
+        tid = self._add(Kind.SOURCE, name, (), operator_factory=lambda: ingestion_time(source.create_operator(name)),
                         output_type=type_info, non_parallel=not source.parallel)
         return DataStream(self, tid)
 
@@ -243,18 +244,21 @@ class StreamExecutionEnvironment:
         graph = build_job_graph(job_name, list(self._transformations.values()),
                                 default_parallelism=self._parallelism,
                                 default_max_parallelism=self._config.get_max_parallelism(),
-                                chaining=self._chaining, sinks=self._pending_sinks)
+                                chaining=self._chaining, sinks=self._pending_sinks,
+                                chain_single_subtask_exchanges=self._executor_class().chains_single_subtask_exchanges)
         if clear:
             self._pending_sinks = set()
         return graph
 
-    def _executor(self) -> Any:
+    def _executor_class(self) -> Any:
         try:
-            executor_cls = EXECUTORS[self.executor]
+            return EXECUTORS[self.executor]
         except KeyError:
             raise UnsupportedError(
                 f"unknown executor {self.executor!r}; expected one of {sorted(EXECUTORS)}") from None
-        return executor_cls(self.clock, {"auto_watermark_interval": self._config.get_auto_watermark_interval(),
+
+    def _executor(self) -> Any:
+        return self._executor_class()(self.clock, {"auto_watermark_interval": self._config.get_auto_watermark_interval(),
                                          "checkpoint_config": self._checkpoint_config,
                                          "time_characteristic": self._time_characteristic})
 

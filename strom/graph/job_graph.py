@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from strom.errors import JobDefinitionError
 from strom.graph.transformations import Chaining, Kind, Transformation
-from strom.runtime.partitioners import Forward, Partitioner, Rebalance
+from strom.runtime.partitioners import Custom, Forward, Partitioner, Rebalance
 from strom.state import DEFAULT_MAX_PARALLELISM
 
 
@@ -62,8 +62,15 @@ class JobGraph:
 
 def build_job_graph(job_name: str, transformations: list[Transformation], *,
                     default_parallelism: int = 1, default_max_parallelism: int | None = None,
-                    chaining: bool = True, sinks: set[int] | None = None) -> JobGraph:
-    """Turn the transformations leading to ``sinks`` (default: every sink) into a :class:`JobGraph`."""
+                    chaining: bool = True, sinks: set[int] | None = None,
+                    chain_single_subtask_exchanges: bool = False) -> JobGraph:
+    """Turn the transformations leading to ``sinks`` (default: every sink) into a :class:`JobGraph`.
+
+    With ``chain_single_subtask_exchanges`` (the embedded executor asks for it), an exchange
+    between two operators that both run one subtask (key_by, rebalance, ... at parallelism 1)
+    is chained as well: every record would go to the single consumer anyway, so only the task
+    boundary disappears. Executors that run tasks on separate cores keep the boundary.
+    """
     by_id = {t.id: t for t in transformations}
     # As in Flink, only what leads to a sink runs: walk back from the sinks.
     needed: set[int] = set()
@@ -104,7 +111,9 @@ def build_job_graph(job_name: str, transformations: list[Transformation], *,
 
     def chainable(e: StreamEdge) -> bool:
         s, t = nodes[e.source], nodes[e.target]
-        return (chaining and isinstance(e.partitioner, Forward)
+        single = (chain_single_subtask_exchanges and s.parallelism == t.parallelism == 1
+                  and not isinstance(e.partitioner, Custom))
+        return (chaining and (isinstance(e.partitioner, Forward) or single)
                 and s.parallelism == t.parallelism and t.kind is Kind.ONE_INPUT
                 and in_count[t.id] == 1 and t.chaining is Chaining.ALWAYS
                 and s.chaining is not Chaining.NEVER

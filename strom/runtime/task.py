@@ -19,6 +19,7 @@ from strom.runtime.elements import (
     Watermark,
     WatermarkStatus,
 )
+from strom.runtime.fusion import Step, compile_steps
 from strom.runtime.operators.base import StreamOperator
 from strom.runtime.operators.sources import END, MORE, NOTHING, SourceOperator
 from strom.runtime.output import Output
@@ -70,13 +71,19 @@ class StreamTask:
         self.opened = False
         self.records_in = 0
         self._handlers: list[tuple[Any, Any, Any, Any]] = []
+        self.fusion = info.config.get("fusion", True)
 
     # -- lifecycle --
     def open(self) -> None:
-        """Set up, wire and open the chain, tail first so every target is ready before its source."""
+        """Set up, wire and open the chain, tail first so every target is ready before its source.
+
+        Runs of stateless map/filter operators are then fused into one generated function per
+        run (see :mod:`strom.runtime.fusion`), so a record crosses them without extra calls.
+        """
         ops = self.operators
         for op in ops:
             op.setup(self.info, Output())
+        fused: dict[int, tuple[list[Step], Any]] = {}  # op index -> (steps from it, tail)
         for i in reversed(range(len(ops))):
             out = ops[i].output
             for route in self.routes[i]:
@@ -92,6 +99,17 @@ class StreamTask:
                     out.add_side(route.tag, collect)
                 out.add_watermark_target(wm, status)
             ops[i].open()
+            step = getattr(ops[i], "fusion_step", lambda: None)()
+            if step is not None and self.fusion:
+                routes = self.routes[i]
+                nxt = routes[0].target if len(routes) == 1 and routes[0].tag is None else None
+                if isinstance(nxt, int) and nxt in fused:
+                    steps, tail = fused[nxt]
+                    steps = [step, *steps]
+                else:
+                    steps, tail = [step], out.collect
+                fused[i] = (steps, tail)
+                ops[i].process_element = compile_steps(steps, tail)
         head = self.head
         if len(self.gates) == 2:
             self._handlers = [

@@ -31,6 +31,7 @@ class InlineExecutor:
     """Runs a job graph to completion (or cancellation) on the calling thread."""
 
     name = "inline"
+    chains_single_subtask_exchanges = True  # one thread: a task boundary only costs
 
     def __init__(self, clock: Clock, config: dict[str, Any] | None = None) -> None:
         self.clock = clock

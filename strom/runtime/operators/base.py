@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strom.errors import StromError, UserFunctionError, describe
+from strom.errors import InvalidKeyError, StromError, UserFunctionError, describe
 from strom.runtime.context import StreamingRuntimeContext, TaskInfo
 from strom.runtime.elements import MIN_WATERMARK
 from strom.runtime.output import Output
@@ -77,11 +77,25 @@ class StreamOperator:
         return {}
 
     # -- errors --
+    def null_key(self, element: Any) -> InvalidKeyError:
+        """The error for a key selector that returned None (Flink has no null keys)."""
+        return InvalidKeyError(
+            f"operator '{self.name}': the key selector returned None for element {describe(element)}; "
+            "keys may not be None. Hint: map a missing key to a placeholder such as ''.")
+
     def fail(self, exc: BaseException, element: Any = None, what: str = "element") -> StromError:
-        """Wrap a user function's exception, naming the operator, element and key."""
+        """Wrap a user function's exception, naming the operator, element and key.
+
+        An unhashable current key is reported as the key's fault (``InvalidKeyError``): a chained
+        key_by at parallelism 1 meets it here first, in the state or timer lookup.
+        """
         if isinstance(exc, StromError):
             return exc
         key = getattr(self.backend, "current_key", None)
+        if isinstance(exc, TypeError) and key is not None and not _hashable(key):
+            return InvalidKeyError(
+                f"operator '{self.name}': the key {describe(key)} ({type(key).__name__}) of element "
+                f"{describe(element)} is unhashable. Hint: return a tuple or a string from the key selector.")
         where = f"operator '{self.name}'"
         if self.info is not None and self.info.parallelism > 1:
             where += f" (subtask {self.info.subtask_index + 1}/{self.info.parallelism})"
@@ -90,6 +104,14 @@ class StreamOperator:
             msg += f" with key {describe(key)}"
         msg += f": {type(exc).__name__}: {exc}"
         return UserFunctionError(msg, operator=self.name, element=element, key=key)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 class UdfOperator(StreamOperator):

@@ -7,6 +7,7 @@ timestamp; from a processing-time timer, none (as in Flink).
 """
 from __future__ import annotations
 
+from types import GeneratorType
 from typing import Any
 
 from strom.errors import StateAccessError, StromError, UserFunctionError, describe
@@ -21,20 +22,24 @@ class TimeDomain:
     PROCESSING_TIME = 1
 
 
+def as_iterable(op_name: str, result: Any) -> Any:
+    """An iterator over a user function's result, or a clear error when it is not iterable."""
+    try:
+        return iter(result)
+    except TypeError:
+        msg = (f"operator '{op_name}': the function returned {describe(result)} "
+               f"({type(result).__name__}); expected None, an iterable or a generator. "
+               "Hint: use 'yield value', return a list, or call ctx.collect(value).")
+        raise UserFunctionError(msg, operator=op_name, element=result) from None
+
+
 def emitter(op: UdfOperator):
     """Build ``emit(result, ts)`` that forwards a user function's results, side outputs included."""
     output = op.output
-    collect, collect_side = output.collect, output.collect_side
+    collect, collect_side, name = output.collect, output.collect_side, op.name
 
     def emit(result: Any, ts: Any) -> None:
-        try:
-            it = iter(result)
-        except TypeError:
-            msg = (f"operator '{op.name}': the function returned {describe(result)} "
-                   f"({type(result).__name__}); expected None, an iterable or a generator. "
-                   "Hint: use 'yield value', return a list, or call ctx.collect(value).")
-            raise UserFunctionError(msg, operator=op.name, element=result) from None
-        for item in it:
+        for item in as_iterable(name, result):
             if type(item) is tuple and len(item) == 2 and isinstance(item[0], OutputTag):
                 collect_side(item[0].tag_id, item[1], ts)
             else:
@@ -167,31 +172,33 @@ class ProcessOperator(FiresTimers, UdfOperator):
         self.ctx = ProcessContext(self, TimerService(self, self.timers))
         self._emit = emitter(self)
         super().open()
-        pe, emit, ctx, fail = self.function.process_element, self._emit, self.ctx, self.fail
+        # The emission loop is inlined (not a call to emitter()) because it runs per record.
+        pe, ctx, fail, null_key = self.function.process_element, self.ctx, self.fail, self.null_key
+        collect, collect_side, name = self.output.collect, self.output.collect_side, self.name
         backend, ks = self.backend, self.key_selector
-        if ks is None:
-            def process_element(value: Any, ts: Any) -> None:
-                ctx._ts = ctx._out_ts = ts
-                try:
-                    result = pe(value, ctx)
-                    if result is not None:
-                        emit(result, ts)
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise fail(exc, value) from exc
-        else:
-            def process_element(value: Any, ts: Any) -> None:
-                ctx._ts = ctx._out_ts = ts
-                try:
-                    backend.current_key = ks(value)
-                    result = pe(value, ctx)
-                    if result is not None:
-                        emit(result, ts)
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise fail(exc, value) from exc
+
+        def process_element(value: Any, ts: Any) -> None:
+            ctx._ts = ctx._out_ts = ts
+            try:
+                if ks is not None:
+                    key = ks(value)
+                    if key is None:
+                        raise null_key(value)
+                    backend.current_key = key
+                result = pe(value, ctx)
+                if result is not None:
+                    if type(result) is not GeneratorType:
+                        result = as_iterable(name, result)
+                    for item in result:
+                        if type(item) is tuple and len(item) == 2 and isinstance(item[0], OutputTag):
+                            collect_side(item[0].tag_id, item[1], ts)
+                        else:
+                            collect(item, ts)
+            except StromError:
+                raise
+            except Exception as exc:
+                raise fail(exc, value) from exc
+
         self.process_element = process_element
 
     def process_watermark(self, watermark: int) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from strom.errors import StromError
 from strom.runtime.operators.base import UdfOperator
 from strom.state import ValueStateDescriptor
 
@@ -23,13 +24,19 @@ class ReduceOperator(UdfOperator):
         super().open()
         state = self.backend.state(ValueStateDescriptor("_reduce", None))
         reduce, collect, backend, ks, fail = self.reduce, self.output.collect, self.backend, self.key_selector, self.fail
+        null_key = self.null_key
 
         def process_element(value: Any, ts: Any) -> None:
             try:
-                backend.current_key = ks(value)
+                key = ks(value)
+                if key is None:
+                    raise null_key(value)
+                backend.current_key = key
                 current = state.value()
                 if current is not None:
                     value = reduce(current, value)
+            except StromError:
+                raise
             except Exception as exc:
                 raise fail(exc, value) from exc
             state.update(value)

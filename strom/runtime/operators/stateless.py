@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from strom.errors import StromError
+from strom.runtime.fusion import Step
 from strom.runtime.operators.base import UdfOperator
 
 
@@ -41,6 +42,11 @@ class MapOperator(UdfOperator):
         self.process_element = process_element
 
 
+    def fusion_step(self) -> Step | None:
+        """This map as a step of a fused chain (only without a key: keyed maps set the key)."""
+        return Step("map", self.fn, self.fail) if self.key_selector is None else None
+
+
 class FilterOperator(UdfOperator):
     """Keeps records for which ``fn(value)`` is truthy."""
 
@@ -65,6 +71,11 @@ class FilterOperator(UdfOperator):
                 collect(value, ts)
 
         self.process_element = process_element
+
+
+    def fusion_step(self) -> Step | None:
+        """This filter as a step of a fused chain (only without a key)."""
+        return Step("filter", self.fn, self.fail) if self.key_selector is None else None
 
 
 class Collector:
