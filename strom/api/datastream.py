@@ -67,6 +67,13 @@ class DataStream:
                    **fields: Any) -> DataStream:
         return self._derive(Kind.ONE_INPUT, name, factory, _check_type(output_type, name), **fields)
 
+    def _udf(self, kind: Kind, name: str, factory: Callable[[], Any], output_type: Any,
+             inputs: tuple[int, ...] | None = None) -> DataStream:
+        """An operator whose records are validated against a user-declared ``output_type``."""
+        output_type = _check_type(output_type, name)
+        check = output_type is not None and not isinstance(output_type, PickledBytesTypeInfo)
+        return self._derive(kind, name, factory, output_type, inputs=inputs, check_output=check)
+
     # -- properties (PyFlink names) --
     def get_name(self) -> str:
         return self._t.name
@@ -143,7 +150,7 @@ class DataStream:
             f = fresh(func)
             return MapOperator("Map", f, resolve(f, "map", "map", "MapFunction"), ks)
 
-        return self._one_input("Map", factory, output_type)
+        return self._udf(Kind.ONE_INPUT, "Map", factory, output_type)
 
     def flat_map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Zero or more outputs per element: ``func(value)`` yields or returns them."""
@@ -155,7 +162,7 @@ class DataStream:
             fn = resolve(f, "flat_map", "flat_map", "FlatMapFunction")
             return FlatMapOperator("Flat Map", f, fn, collector, ks)
 
-        return self._one_input("Flat Map", factory, output_type)
+        return self._udf(Kind.ONE_INPUT, "Flat Map", factory, output_type)
 
     def filter(self, func: Any) -> DataStream:
         """Keep the elements for which ``func(value)`` is true."""
@@ -171,7 +178,7 @@ class DataStream:
     def process(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Run a ProcessFunction on every element."""
         require_methods(func, ("process_element",), "process", "ProcessFunction")
-        return self._one_input("Process", lambda: ProcessOperator("Process", fresh(func)), output_type)
+        return self._udf(Kind.ONE_INPUT, "Process", lambda: ProcessOperator("Process", fresh(func)), output_type)
 
     def key_by(self, key_selector: Any, key_type: TypeInformation | None = None) -> KeyedStream:
         """Partition by key: records with equal keys go to the same subtask and share keyed state."""
@@ -398,8 +405,8 @@ class KeyedStream(DataStream):
         """Run a KeyedProcessFunction: keyed state, timers, side outputs."""
         require_methods(func, ("process_element",), "process", "KeyedProcessFunction")
         ks = self._ks
-        return self._one_input("KeyedProcess", lambda: ProcessOperator("KeyedProcess", fresh(func), ks),
-                               output_type)
+        return self._udf(Kind.ONE_INPUT, "KeyedProcess",
+                         lambda: ProcessOperator("KeyedProcess", fresh(func), ks), output_type)
 
     def reduce(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Rolling reduce: emits the key's running result after every element."""
@@ -457,8 +464,8 @@ class ConnectedStreams:
         return ConnectedStreams(s1, s2, (s1._ks, s2._ks))
 
     def _two_input(self, name: str, factory: Callable[[], Any], output_type: Any) -> DataStream:
-        return self.stream1._derive(Kind.TWO_INPUT, name, factory, _check_type(output_type, name),
-                                    inputs=(self.stream1._id, self.stream2._id))
+        return self.stream1._udf(Kind.TWO_INPUT, name, factory, output_type,
+                                 inputs=(self.stream1._id, self.stream2._id))
 
     def map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         require_methods(func, ("map1", "map2"), "ConnectedStreams.map", "CoMapFunction")

@@ -44,6 +44,7 @@ class Transformation:
         partitioner: for PARTITION, how records are distributed downstream.
         tag: for SIDE_OUTPUT, the side output's tag id.
         non_parallel: a source that must run with parallelism 1 (from_collection, a SourceFunction).
+        check_output: the user declared ``output_type``; records are validated against it.
     """
 
     id: int
@@ -62,3 +63,4 @@ class Transformation:
     non_parallel: bool = False
     is_sink: bool = False
     description: str | None = None
+    check_output: bool = False  # validate every output record against output_type

@@ -60,6 +60,9 @@ def build_tasks(graph: JobGraph, clock: Clock, metrics: MetricRegistry, *,
                 job_parameters=dict(job_parameters or {}), config=dict(config or {}))
             position = {n: i for i, n in enumerate(v.nodes)}
             operators = [graph.nodes[n].operator_factory() for n in v.nodes]
+            for n, op in zip(v.nodes, operators):
+                node = graph.nodes[n]
+                op.output_type = node.output_type if node.check_output else None
             routes: list[list[Route]] = [[] for _ in v.nodes]
             for e in v.chained:
                 routes[position[e.source]].append(Route(position[e.target], e.tag))

@@ -98,6 +98,8 @@ class StreamTask:
                 else:
                     out.add_side(route.tag, collect)
                 out.add_watermark_target(wm, status)
+            if ops[i].output_type is not None:
+                out.collect = _validating(out.collect, ops[i].output_type, f"operator '{ops[i].name}' output")
             ops[i].open()
             step = getattr(ops[i], "fusion_step", lambda: None)()
             if step is not None and self.fusion:
@@ -235,6 +237,17 @@ class StreamTask:
 
     def next_deadline(self) -> int | None:
         return self.info.processing_time.next_deadline
+
+
+def _validating(collect: Any, type_info: Any, where: str) -> Any:
+    """Wrap ``collect`` so every record is checked against the declared type first."""
+    validate = type_info.validate
+
+    def checked(value: Any, ts: Any) -> None:
+        validate(value, where)
+        collect(value, ts)
+
+    return checked
 
 
 __all__ = ["StreamTask", "InputGate", "Route", "MORE", "NOTHING", "END", "BLOCKED"]

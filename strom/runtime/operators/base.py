@@ -25,6 +25,7 @@ class StreamOperator:
 
     key_selector: Any = None
     backend: Any = None
+    output_type: Any = None  # set by deploy when the user declared a type to validate against
 
     def __init__(self, name: str) -> None:
         self.name = name
