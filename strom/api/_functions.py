@@ -11,11 +11,15 @@ from strom.errors import JobDefinitionError, describe
 
 def resolve(func: Any, method: str, what: str, base: str) -> Callable:
     """``func.method`` for a function object, ``func`` itself for a plain callable."""
+    if isinstance(func, type) and callable(getattr(func, method, None)):
+        msg = (f"{what}: got the class {func.__name__}, not an instance. "
+               f"Hint: pass {func.__name__}() instead of {func.__name__}.")
+        raise JobDefinitionError(msg)
     bound = getattr(func, method, None)
     if callable(bound):
         return bound
-    if callable(func) and not isinstance(func, type):
-        return func
+    if callable(func):
+        return func  # functions, lambdas, and types such as str or int
     msg = (f"{what}: expected a {base} or a callable, got {describe(func)} "
            f"({type(func).__name__}). Hint: pass a function, a lambda or a {base} instance.")
     raise JobDefinitionError(msg)
