@@ -1,7 +1,7 @@
 """PyFlink's ``pyflink.common``: re-exports of strom's common value types (no logic here).
 
 A PyFlink job ports by changing ``from pyflink.common import ...`` to
-``from strom.common import ...``. WatermarkStrategy is not exported from here yet.
+``from strom.common import ...``.
 """
 from strom.api.configuration import (
     CheckpointingMode,
@@ -21,6 +21,7 @@ from strom.api.serialization import (
     SimpleStringSchema,
 )
 from strom.api.typeinfo import TypeInformation, Types
+from strom.api.watermarks import WatermarkStrategy
 
 __all__ = [
     "ByteArraySchema",
@@ -41,4 +42,5 @@ __all__ = [
     "TimeCharacteristic",
     "TypeInformation",
     "Types",
+    "WatermarkStrategy",
 ]

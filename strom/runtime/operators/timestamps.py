@@ -143,6 +143,23 @@ class TimestampsAndWatermarksOperator(StreamOperator):
                     raise fail(exc, value, "record") from exc
 
             return process_element
+        inner = getattr(generator, "watermarks", None)
+        if getattr(generator, "inline_idleness", False) and getattr(inner, "inline_max_timestamp", False):
+            # with_idleness around bounded / monotonous: count activity and track the maximum inline.
+            def process_element(value: Any, ts: Any) -> None:
+                try:
+                    t = assign(value, min_ts if ts is None else ts)
+                    collect(value, t)
+                    if t > inner.max_timestamp:
+                        inner.max_timestamp = t
+                    generator.counter += 1
+                    generator.idle_now = False
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value, "record") from exc
+
+            return process_element
 
         def process_element(value: Any, ts: Any) -> None:
             try:
