@@ -537,6 +537,10 @@ def test_valve_never_decreases_and_is_the_min_over_active_aligned_channels(n, ev
             finished[c], active[c], aligned[c] = True, False, False
         candidates = [wm[i] for i in range(n) if active[i] and aligned[i]]
         expected = max(output, min(candidates)) if candidates else output
+        if kind == "active":
+            # Flink's StatusWatermarkValve re-aligns a reactivated channel but recomputes the
+            # output only on the next watermark or idleness change.
+            expected = output
         assert valve.current == expected
         assert got == (expected if expected > output else None)
         assert valve.current >= output  # never decreases

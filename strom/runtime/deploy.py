@@ -62,6 +62,7 @@ def build_tasks(graph: JobGraph, clock: Clock, metrics: MetricRegistry, *,
             operators = [graph.nodes[n].operator_factory() for n in v.nodes]
             for n, op in zip(v.nodes, operators):
                 node = graph.nodes[n]
+                op.name = node.name  # the user's .name(...), as in errors and metric scopes
                 op.output_type = node.output_type if node.check_output else None
             routes: list[list[Route]] = [[] for _ in v.nodes]
             for e in v.chained:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from strom.api.functions import SinkFunction, SourceFunction
@@ -64,20 +64,24 @@ class ListSource(SourceFunction):
         items: plain values, or markers (``Watermark(ts)``, ``IDLE``, ``CRASH``).
         timestamped: items that are not markers are ``(value, timestamp)`` pairs.
         unbounded: after the items, keep running until ``cancel()`` (a job that never ends
-            by itself, for cancellation tests).
+            by itself, for cancellation and processing-time tests).
+        stop_when: with ``unbounded``, also end once ``stop_when()`` is true (polled every
+            few milliseconds), e.g. ``lambda: len(sink.values) >= 3``.
     """
 
     def __init__(self, items: Iterable[Any], *, timestamped: bool = False,
-                 unbounded: bool = False) -> None:
+                 unbounded: bool = False, stop_when: Callable[[], bool] | None = None) -> None:
         self.items = list(items)
         self.timestamped = timestamped
         self.unbounded = unbounded
+        self.stop_when = stop_when
         self._running = True
 
     @classmethod
-    def with_timestamps(cls, items: Iterable[Any], *, unbounded: bool = False) -> ListSource:
+    def with_timestamps(cls, items: Iterable[Any], *, unbounded: bool = False,
+                        stop_when: Callable[[], bool] | None = None) -> ListSource:
         """A source of ``(value, timestamp)`` pairs (and markers)."""
-        return cls(items, timestamped=True, unbounded=unbounded)
+        return cls(items, timestamped=True, unbounded=unbounded, stop_when=stop_when)
 
     def run(self, ctx: Any) -> None:
         for item in self.items:
@@ -94,7 +98,10 @@ class ListSource(SourceFunction):
                 ctx.collect_with_timestamp(value, ts)
             else:
                 ctx.collect(item)
+        stop_when = self.stop_when
         while self.unbounded and self._running:
+            if stop_when is not None and stop_when():
+                return
             time.sleep(0.002)
 
     def cancel(self) -> None:

@@ -100,11 +100,30 @@ class StreamOperator:
         where = f"operator '{self.name}'"
         if self.info is not None and self.info.parallelism > 1:
             where += f" (subtask {self.info.subtask_index + 1}/{self.info.parallelism})"
-        msg = f"{where} failed on {what} {describe(element)}"
+        if element is None and what != "element":
+            msg = f"{where} failed in {what}"
+        else:
+            msg = f"{where} failed on {what} {describe(element)}"
         if key is not None:
             msg += f" with key {describe(key)}"
         msg += f": {type(exc).__name__}: {exc}"
         return UserFunctionError(msg, operator=self.name, element=element, key=key)
+
+
+def key_setter(op: StreamOperator) -> Any:
+    """``set_key(value)``: make ``value``'s key current on ``op``'s backend, rejecting None and
+    unhashable keys (for keyed map/filter/flat_map, where no hot-path inlining is needed)."""
+    backend, ks, null_key = op.backend, op.key_selector, op.null_key
+    if ks is None:
+        return None
+
+    def set_key(value: Any) -> None:
+        backend.current_key = key = ks(value)
+        if key is None:
+            raise null_key(value)
+        hash(key)
+
+    return set_key
 
 
 def _hashable(value: Any) -> bool:
@@ -127,6 +146,8 @@ class UdfOperator(StreamOperator):
         if callable(opener):
             try:
                 opener(self.runtime_context())
+            except StromError:
+                raise
             except Exception as exc:
                 raise self.fail(exc, None, "open()") from exc
 
@@ -135,6 +156,8 @@ class UdfOperator(StreamOperator):
         if callable(closer):
             try:
                 closer()
+            except StromError:
+                raise
             except Exception as exc:
                 raise self.fail(exc, None, "close()") from exc
 

@@ -91,7 +91,7 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
         self.key_selector = key_selector1  # makes setup() create a keyed backend
 
     def open(self) -> None:
-        if self.key_selector is not None:
+        if self.key_selector is not None and self.timers is None:
             self.timers = KeyedTimers(self, self._on_timer)
         self.ctx = ProcessContext(self, TimerService(self, self.timers))
         self._emit = emitter(self)

@@ -167,7 +167,7 @@ class ProcessOperator(FiresTimers, UdfOperator):
         self.timers: KeyedTimers | None = None
 
     def open(self) -> None:
-        if self.key_selector is not None:
+        if self.key_selector is not None and self.timers is None:
             self.timers = KeyedTimers(self, self._on_timer)
         self.ctx = ProcessContext(self, TimerService(self, self.timers))
         self._emit = emitter(self)
@@ -181,10 +181,10 @@ class ProcessOperator(FiresTimers, UdfOperator):
             ctx._ts = ctx._out_ts = ts
             try:
                 if ks is not None:
-                    key = ks(value)
+                    backend.current_key = key = ks(value)
                     if key is None:
                         raise null_key(value)
-                    backend.current_key = key
+                    hash(key)  # unhashable keys fail here, as Flink's key hashing would
                 result = pe(value, ctx)
                 if result is not None:
                     if type(result) is not GeneratorType:

@@ -28,10 +28,10 @@ class ReduceOperator(UdfOperator):
 
         def process_element(value: Any, ts: Any) -> None:
             try:
-                key = ks(value)
+                backend.current_key = key = ks(value)
                 if key is None:
                     raise null_key(value)
-                backend.current_key = key
+                hash(key)  # unhashable keys fail here, as Flink's key hashing would
                 current = state.value()
                 if current is not None:
                     value = reduce(current, value)

@@ -9,7 +9,8 @@ from typing import Any
 
 from strom.errors import StromError
 from strom.runtime.fusion import Step
-from strom.runtime.operators.base import UdfOperator
+from strom.runtime.operators.base import UdfOperator, key_setter
+from strom.runtime.operators.process import as_iterable
 
 
 class MapOperator(UdfOperator):
@@ -22,8 +23,9 @@ class MapOperator(UdfOperator):
 
     def open(self) -> None:
         super().open()
-        fn, collect, backend, ks = self.fn, self.output.collect, self.backend, self.key_selector
+        fn, collect, ks = self.fn, self.output.collect, self.key_selector
         fail = self.fail
+        set_key = key_setter(self)
         if ks is None:
             def process_element(value: Any, ts: Any) -> None:
                 try:
@@ -34,7 +36,7 @@ class MapOperator(UdfOperator):
         else:
             def process_element(value: Any, ts: Any) -> None:
                 try:
-                    backend.current_key = ks(value)
+                    set_key(value)
                     result = fn(value)
                 except Exception as exc:
                     raise fail(exc, value) from exc
@@ -58,12 +60,13 @@ class FilterOperator(UdfOperator):
 
     def open(self) -> None:
         super().open()
-        fn, collect, backend, ks, fail = self.fn, self.output.collect, self.backend, self.key_selector, self.fail
+        fn, collect, ks, fail = self.fn, self.output.collect, self.key_selector, self.fail
+        set_key = key_setter(self)
 
         def process_element(value: Any, ts: Any) -> None:
             try:
                 if ks is not None:
-                    backend.current_key = ks(value)
+                    set_key(value)
                 keep = fn(value)
             except Exception as exc:
                 raise fail(exc, value) from exc
@@ -108,7 +111,8 @@ class FlatMapOperator(UdfOperator):
 
     def open(self) -> None:
         super().open()
-        fn, collect, backend, ks, fail = self.fn, self.output.collect, self.backend, self.key_selector, self.fail
+        fn, collect, ks, fail = self.fn, self.output.collect, self.key_selector, self.fail
+        set_key = key_setter(self)
         if self.collector_style:
             out = Collector(collect)
 
@@ -116,21 +120,23 @@ class FlatMapOperator(UdfOperator):
                 out.ts = ts
                 try:
                     if ks is not None:
-                        backend.current_key = ks(value)
+                        set_key(value)
                     fn(value, out)
                 except StromError:
                     raise
                 except Exception as exc:
                     raise fail(exc, value) from exc
         else:
+            name = self.name
+
             def process_element(value: Any, ts: Any) -> None:
                 try:
                     if ks is not None:
-                        backend.current_key = ks(value)
+                        set_key(value)
                     result = fn(value)
                     if result is None:
                         return
-                    for item in result:
+                    for item in as_iterable(name, result):
                         collect(item, ts)
                 except StromError:
                     raise
