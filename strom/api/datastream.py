@@ -303,6 +303,22 @@ class DataStream:
     def _key_selector(self) -> Any:
         return None
 
+    # -- windows (strom.api.windowing) --
+    def window_all(self, window_assigner: Any) -> Any:
+        """Window the whole stream (parallelism 1): returns an AllWindowedStream."""
+        from strom.api.windowing import AllWindowedStream
+
+        return AllWindowedStream(self, window_assigner)
+
+    def count_window_all(self, size: int, slide: int | None = None) -> Any:
+        """Tumbling (or, with ``slide``, sliding) count windows over the whole stream."""
+        from strom.api.windowing import AllWindowedStream
+        from strom.window.assigners import CountSlidingWindowAssigner, CountTumblingWindowAssigner
+
+        assigner = (CountTumblingWindowAssigner(size) if not slide
+                    else CountSlidingWindowAssigner(size, slide))
+        return AllWindowedStream(self, assigner)
+
 
 class _Failure:
     __slots__ = ("error",)
@@ -447,6 +463,22 @@ class KeyedStream(DataStream):
 
     def name(self, name: str) -> DataStream:
         raise JobDefinitionError("name: a KeyedStream is not an operator; name the operator after key_by")
+
+    # -- windows (strom.api.windowing) --
+    def window(self, window_assigner: Any) -> Any:
+        """Window each key's elements: returns a WindowedStream."""
+        from strom.api.windowing import WindowedStream
+
+        return WindowedStream(self, window_assigner)
+
+    def count_window(self, size: int, slide: int | None = None) -> Any:
+        """Tumbling (or, with ``slide``, sliding) count windows per key, as PyFlink's."""
+        from strom.api.windowing import WindowedStream
+        from strom.window.assigners import CountSlidingWindowAssigner, CountTumblingWindowAssigner
+
+        assigner = (CountTumblingWindowAssigner(size) if not slide
+                    else CountSlidingWindowAssigner(size, slide))
+        return WindowedStream(self, assigner)
 
 
 class ConnectedStreams:

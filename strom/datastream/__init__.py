@@ -31,10 +31,12 @@ from strom.api.functions import (
     TimeDomain,
     TimerService,
 )
+from strom.api.windowing import AllWindowedStream, WindowedStream
 from strom.runtime.elements import OutputTag
 from strom.runtime.job import JobClient, JobExecutionResult, JobStatus
 
 __all__ = [
+    "AllWindowedStream", "WindowedStream",
     "AggregateFunction", "CheckpointConfig", "CheckpointingMode", "CloseableIterator",
     "CoFlatMapFunction", "CoMapFunction", "CoProcessFunction", "ConnectedStreams", "DataStream",
     "DataStreamSink", "FilterFunction", "FlatMapFunction", "Function", "JobClient",

@@ -1,3 +1,18 @@
 """PyFlink's ``pyflink.datastream.functions``: re-exports only."""
 from strom.api.functions import *  # noqa: F403
-from strom.api.functions import __all__  # noqa: F401
+from strom.api.functions import __all__ as _functions_all
+from strom.api.watermarks import (
+    AscendingTimestampExtractor,
+    AssignerWithPeriodicWatermarks,
+    AssignerWithPunctuatedWatermarks,
+    BoundedOutOfOrdernessTimestampExtractor,
+)
+from strom.window.functions import (  # noqa: F401
+    AllWindowFunction,
+    ProcessAllWindowFunction,
+    ProcessWindowFunction,
+    WindowFunction,
+)
+
+__all__ = [*_functions_all, "AscendingTimestampExtractor", "AssignerWithPeriodicWatermarks",
+           "AssignerWithPunctuatedWatermarks", "BoundedOutOfOrdernessTimestampExtractor"]

@@ -19,7 +19,8 @@ from typing import Any
 MAX_LONG = 2**63 - 1
 MIN_LONG = -(2**63)
 
-__all__ = ["CountWindow", "GlobalWindow", "MAX_LONG", "MIN_LONG", "TimeWindow", "Window"]
+__all__ = ["CountWindow", "CountWindowSerializer", "GlobalWindow", "GlobalWindowSerializer", "MAX_LONG",
+           "MIN_LONG", "TimeWindow", "TimeWindowSerializer", "Window"]
 
 
 class Window:
@@ -176,3 +177,15 @@ class CountWindow(Window):
 
     def __repr__(self) -> str:
         return f"CountWindow(id={self.id})"
+
+
+class TimeWindowSerializer:
+    """PyFlink compatibility only: strom pickles windows, so this serializer has no behaviour."""
+
+
+class CountWindowSerializer:
+    """PyFlink compatibility only: strom pickles windows, so this serializer has no behaviour."""
+
+
+class GlobalWindowSerializer:
+    """PyFlink compatibility only: strom pickles windows, so this serializer has no behaviour."""
