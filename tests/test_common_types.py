@@ -412,3 +412,16 @@ def test_facades_match_pyflink_paths():
     from strom.common.types import Row as Rw
     assert (C, Conf, E, R, S, D, Rw) == (CheckpointingMode, Configuration, ExecutionConfig,
                                          RestartStrategies, SimpleStringSchema, Duration, Row)
+
+
+@given(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(),
+                 st.tuples(st.text(), st.integers()), st.tuples(st.integers()),
+                 st.lists(st.integers(), max_size=2)))
+def test_fast_check_never_accepts_what_validate_rejects(value):
+    types = [Types.STRING(), Types.BOOLEAN(), Types.BYTE(), Types.SHORT(), Types.INT(), Types.LONG(),
+             Types.DOUBLE(), Types.BIG_INT(), Types.PICKLED_BYTE_ARRAY(), Types.FLOAT(),
+             Types.TUPLE([Types.STRING(), Types.LONG()]), Types.ROW([Types.STRING(), Types.INT()]),
+             Types.TUPLE([Types.INT()]), Types.LIST(Types.INT())]
+    for t in types:
+        if t.fast_check()(value):
+            t.validate(value, "test")  # must not raise

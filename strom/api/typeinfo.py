@@ -98,6 +98,21 @@ class TypeInformation:
                f"hint: {_HINT}")
         raise InvalidTypeError(msg)
 
+    def fast_check(self) -> Callable[[object], bool]:
+        """A quick ``value -> bool`` for the per-record path, compiled once.
+
+        It never accepts a value that :meth:`validate` rejects, but may reject valid ones (for
+        example subclasses); callers then fall back to :meth:`validate`, which is authoritative.
+        """
+        expr = self._fast_expr("v")
+        if expr is None:
+            return lambda v: self._check(v, "") is None
+        return eval(f"lambda v: {expr}", {"Row": Row})  # noqa: S307 - built from our own parts
+
+    def _fast_expr(self, var: str) -> str | None:
+        """A Python expression over ``var`` that is true only for valid values (None: no fast form)."""
+        return None
+
     def _check(self, value: object, path: str) -> _Mismatch | None:
         if value is None:
             return None if self.nullable else _Mismatch(path, self, value, "null not allowed")
@@ -256,6 +271,19 @@ _SCALARS = {s.name: s for s in (
 )}
 
 
+# Quick forms of the common scalar checks (bool is excluded from the integer types).
+_FAST_SCALARS = {
+    "STRING": "{v} is None or type({v}) is str",
+    "BOOLEAN": "type({v}) is bool",
+    "BYTE": "type({v}) is int and -128 <= {v} <= 127",
+    "SHORT": "type({v}) is int and -32768 <= {v} <= 32767",
+    "INT": "type({v}) is int and -2147483648 <= {v} <= 2147483647",
+    "LONG": "type({v}) is int and -9223372036854775808 <= {v} <= 9223372036854775807",
+    "DOUBLE": "type({v}) is float or type({v}) is int",
+    "BIG_INT": "{v} is None or type({v}) is int",
+}
+
+
 class BasicTypeInfo(TypeInformation):
     """A scalar type: Flink's basic types, ``INSTANT``, and the SQL/local date-time types."""
 
@@ -283,6 +311,10 @@ class BasicTypeInfo(TypeInformation):
     def _java(self, value: Any) -> str:
         return "null" if value is None else self._scalar.java(value)
 
+    def _fast_expr(self, var: str) -> str | None:
+        form = _FAST_SCALARS.get(self._name)
+        return None if form is None else "(" + form.format(v=var) + ")"
+
     def _key(self) -> tuple:
         return (self._scalar.name,)
 
@@ -297,6 +329,9 @@ class PickledBytesTypeInfo(TypeInformation):
 
     def _mismatch(self, value: object, path: str) -> _Mismatch | None:
         return None
+
+    def _fast_expr(self, var: str) -> str | None:
+        return "True"
 
     def _java(self, value: Any) -> str:
         # Java would show the pickled byte[]; the Python str is the useful rendering.
@@ -366,6 +401,15 @@ class RowTypeInfo(TypeInformation):
         labels = [f"field {n!r}" if self._names else f"field {i}" for i, n in enumerate(names)]
         return _check_fields(self._types, values, path, labels, nullable_fields=True)
 
+    def _fast_expr(self, var: str) -> str | None:
+        if self._names is not None:
+            return None  # named rows may list fields in another order: the full check handles it
+        fields = [t._fast_expr(f"{var}[{i}]") for i, t in enumerate(self._types)]
+        if any(f is None for f in fields):
+            return None
+        return (f"(type({var}) is tuple and len({var}) == {len(fields)}"
+                + "".join(f" and ({var}[{i}] is None or {f})" for i, f in enumerate(fields)) + ")")
+
     def _java(self, value: Any) -> str:
         # Java Row.toString (a row nested in a tuple, list or map): "+I[a, 1]".
         if value is None:
@@ -406,6 +450,12 @@ class TupleTypeInfo(TypeInformation):
                              f"arity {len(value)}, declared {len(self._types)} fields")
         labels = [f"field {i}" for i in range(len(self._types))]
         return _check_fields(self._types, list(value), path, labels, nullable_fields=False)
+
+    def _fast_expr(self, var: str) -> str | None:
+        fields = [t._fast_expr(f"{var}[{i}]") for i, t in enumerate(self._types)]
+        if any(f is None for f in fields):
+            return None
+        return f"(type({var}) is tuple and len({var}) == {len(fields)}" + "".join(f" and {f}" for f in fields) + ")"
 
     def _java(self, value: Any) -> str:
         # Java Tuple2.toString: "(" + f0 + "," + f1 + ")", no space.

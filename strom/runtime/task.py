@@ -240,11 +240,16 @@ class StreamTask:
 
 
 def _validating(collect: Any, type_info: Any, where: str) -> Any:
-    """Wrap ``collect`` so every record is checked against the declared type first."""
-    validate = type_info.validate
+    """Wrap ``collect`` so every record is checked against the declared type first.
+
+    A compiled quick check passes almost every valid record; only the rest go through the full
+    (authoritative, message-building) validation.
+    """
+    validate, accepts = type_info.validate, type_info.fast_check()
 
     def checked(value: Any, ts: Any) -> None:
-        validate(value, where)
+        if not accepts(value):
+            validate(value, where)
         collect(value, ts)
 
     return checked
