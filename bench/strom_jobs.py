@@ -18,15 +18,16 @@ class-level registry; after the job, :func:`collect_results` merges the register
 (deduplicated by identity, so the result is right whether the runtime gives every subtask its
 own copy of the function, as PyFlink does, or shares one instance).
 
-``run_job(workload, n, parallelism)`` builds and executes one job and returns
+Output types are declared (``output_type=Types.TUPLE(...)``, ``key_type``) as in pyflink_bench.py
+unless ``typed=False`` (engine ``strom-untyped`` in bench/run.py).
+
+``run_job(workload, n, parallelism, typed)`` builds and executes one job and returns
 ``(summary, info)``; ``check`` in ``bench/_child.py`` compares the summary with
 ``workloads.expected_*``.
 """
 from __future__ import annotations
 
 import time
-
-from workloads import OUT_OF_ORDERNESS_MS, WINDOW_MS, enrich, make_event
 
 from strom.common import Types
 from strom.datastream import (
@@ -37,6 +38,8 @@ from strom.datastream import (
 )
 from strom.datastream.connectors.number_seq import NumberSequenceSource
 from strom.datastream.state import ValueStateDescriptor
+
+from workloads import OUT_OF_ORDERNESS_MS, WINDOW_MS, enrich, make_event
 
 EVENT_TYPE = Types.TUPLE([Types.STRING(), Types.STRING(), Types.LONG()])
 
@@ -78,10 +81,12 @@ def w2_api():
         "Duration": _import_first("Duration", ["strom.common"]),
         "Time": _import_first("Time", ["strom.common"]),
         "TumblingEventTimeWindows": _import_first(
-            "TumblingEventTimeWindows", ["strom.datastream.window", "strom.window", "strom.datastream"]),
+            "TumblingEventTimeWindows",
+            ["strom.datastream.window", "strom.window", "strom.datastream", "strom.window.assigners"]),
         "ProcessWindowFunction": _import_first(
             "ProcessWindowFunction",
-            ["strom.datastream.functions", "strom.datastream", "strom.api.functions", "strom.window"]),
+            ["strom.datastream.functions", "strom.datastream", "strom.api.functions", "strom.window",
+             "strom.window.functions"]),
         "AggregateFunction": _import_first(
             "AggregateFunction", ["strom.datastream.functions", "strom.datastream"]),
     }
@@ -212,15 +217,24 @@ def _tumbling(api, ms):
 
 
 # --------------------------------------------------------------------------- jobs
-def build(env, workload, n):
-    """Define the job for ``workload`` on ``env``; returns the sink function."""
+def build(env, workload, n, typed=True):
+    """Define the job for ``workload`` on ``env``; returns the sink function.
+
+    ``typed``: declare ``output_type``/``key_type`` as pyflink_bench.py does (PyFlink users
+    usually do); strom then validates every record against the declared type. ``typed=False``
+    leaves them out (PyFlink's pickled default).
+    """
     if workload == "W2":
         api = w2_api()  # before anything is added to the plan
+
+    def t(type_info):
+        return type_info if typed else None
+
     src = env.from_source(NumberSequenceSource(0, n - 1), no_watermarks(), "seq")
-    events = src.map(make_event, output_type=EVENT_TYPE)
+    events = src.map(make_event, output_type=t(EVENT_TYPE))
     if workload == "W1":
         sink = CountingSink()
-        (events.map(enrich, output_type=EVENT_TYPE)
+        (events.map(enrich, output_type=t(EVENT_TYPE))
                .filter(lambda e: e[1] != "LOGOUT")   # enrich upper-cases the action
                .add_sink(sink))
     elif workload == "W2":
@@ -229,17 +243,17 @@ def build(env, workload, n):
                .for_bounded_out_of_orderness(api["Duration"].of_millis(OUT_OF_ORDERNESS_MS))
                .with_timestamp_assigner(assigner))
         sink = WindowResultSink()
-        out_type = Types.TUPLE([Types.STRING(), Types.LONG(), Types.LONG()])
+        out_type = t(Types.TUPLE([Types.STRING(), Types.LONG(), Types.LONG()]))
         (events.assign_timestamps_and_watermarks(wms)
-               .key_by(lambda e: e[0], key_type=Types.STRING())
+               .key_by(lambda e: e[0], key_type=t(Types.STRING()))
                .window(_tumbling(api, WINDOW_MS))
                .aggregate(agg, window_function=window_fn,
-                          accumulator_type=Types.LONG(), output_type=out_type)
+                          accumulator_type=t(Types.LONG()), output_type=out_type)
                .add_sink(sink))
     elif workload == "W3":
         sink = LastCountSink()
-        (events.key_by(lambda e: e[0], key_type=Types.STRING())
-               .process(CountPerUser(), output_type=Types.TUPLE([Types.STRING(), Types.LONG()]))
+        (events.key_by(lambda e: e[0], key_type=t(Types.STRING()))
+               .process(CountPerUser(), output_type=t(Types.TUPLE([Types.STRING(), Types.LONG()])))
                .add_sink(sink))
     else:
         raise SystemExit("unknown workload %r" % workload)
@@ -275,11 +289,11 @@ def collect_results(workload):
     return results, info
 
 
-def run_job(workload, n, parallelism):
+def run_job(workload, n, parallelism, typed=True):
     """Build and execute one job; returns (summary, info). Timed by the caller."""
     _RegisteredSink.registry.clear()
     env = StreamExecutionEnvironment.get_execution_environment()
     env.set_parallelism(parallelism)
-    build(env, workload, n)
+    build(env, workload, n, typed)
     env.execute("bench-%s" % workload)
     return collect_results(workload)

@@ -30,26 +30,39 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One fusable operator: ``kind`` is "map" or "filter"; ``fail`` wraps its exceptions."""
+    """One fused piece of work on a record.
+
+    Kinds: ``map`` (``value = fn(value)``), ``filter`` (drop unless ``fn(value)``), ``check``
+    (``fn`` is a quick type predicate; ``fail(value)`` runs the full validation when it says no)
+    and ``sink`` (``fn(value)`` consumes the record; it ends the chain).
+    """
 
     kind: str
     fn: Callable[[Any], Any]
-    fail: Callable[..., BaseException]
+    fail: Callable[..., Any]
 
 
-def compile_steps(steps: list[Step], tail: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+def compile_steps(steps: list[Step], tail: Callable[[Any, Any], None] | None) -> Callable[[Any, Any], None]:
     """One function running ``steps`` in order, then ``tail(value, ts)`` for surviving records."""
     namespace: dict[str, Any] = {"tail": tail}
     lines = ["def fused(value, ts):"]
     for i, step in enumerate(steps):
         namespace[f"f{i}"], namespace[f"fail{i}"] = step.fn, step.fail
-        target = "value" if step.kind == "map" else "keep"
-        lines += ["    try:", f"        {target} = f{i}(value)",
+        if step.kind == "check":
+            lines += [f"    if not f{i}(value):", f"        fail{i}(value)"]
+            continue
+        call = {"map": "value = ", "filter": "keep = ", "sink": ""}.get(step.kind)
+        if call is None:
+            raise ValueError(f"unknown fusion step kind {step.kind!r}")
+        lines += ["    try:", f"        {call}f{i}(value)",
                   "    except Exception as exc:", f"        raise fail{i}(exc, value) from exc"]
         if step.kind == "filter":
             lines += ["    if not keep:", "        return"]
-        elif step.kind != "map":
-            raise ValueError(f"unknown fusion step kind {step.kind!r}")
-    lines.append("    tail(value, ts)")
+        elif step.kind == "sink":
+            if i != len(steps) - 1:
+                raise ValueError("a sink step must be the last step")
+            tail = None
+    if tail is not None:
+        lines.append("    tail(value, ts)")
     exec(compile("\n".join(lines), "<strom fused chain>", "exec"), namespace)  # noqa: S102
     return namespace["fused"]

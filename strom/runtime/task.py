@@ -98,18 +98,24 @@ class StreamTask:
                 else:
                     out.add_side(route.tag, collect)
                 out.add_watermark_target(wm, status)
+            raw_collect, check = out.collect, None
             if ops[i].output_type is not None:
-                out.collect = _validating(out.collect, ops[i].output_type, f"operator '{ops[i].name}' output")
+                where = f"operator '{ops[i].name}' output"
+                out.collect = _validating(out.collect, ops[i].output_type, where)
+                check = _check_step(ops[i].output_type, where)
             ops[i].open()
-            step = getattr(ops[i], "fusion_step", lambda: None)()
-            if step is not None and self.fusion:
+            step = getattr(ops[i], "fusion_step", lambda: None)() if self.fusion else None
+            if step is not None:
+                own = [step] if check is None else [step, check]
                 routes = self.routes[i]
                 nxt = routes[0].target if len(routes) == 1 and routes[0].tag is None else None
-                if isinstance(nxt, int) and nxt in fused:
+                if step.kind == "sink":
+                    steps, tail = own, None
+                elif isinstance(nxt, int) and nxt in fused:
                     steps, tail = fused[nxt]
-                    steps = [step, *steps]
+                    steps = [*own, *steps]
                 else:
-                    steps, tail = [step], out.collect
+                    steps, tail = own, raw_collect
                 fused[i] = (steps, tail)
                 ops[i].process_element = compile_steps(steps, tail)
         head = self.head
@@ -237,6 +243,12 @@ class StreamTask:
 
     def next_deadline(self) -> int | None:
         return self.info.processing_time.next_deadline
+
+
+def _check_step(type_info: Any, where: str) -> Step:
+    """The declared-type check of an operator's output as a fused-chain step."""
+    validate = type_info.validate
+    return Step("check", type_info.fast_check(), lambda value: validate(value, where))
 
 
 def _validating(collect: Any, type_info: Any, where: str) -> Any:

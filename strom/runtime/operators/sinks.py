@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from strom.errors import StromError
+from strom.runtime.fusion import Step
 from strom.runtime.operators.base import UdfOperator
 
 
@@ -67,6 +68,12 @@ class SinkOperator(UdfOperator):
                 except Exception as exc:
                     raise fail(exc, value) from exc
         self.process_element = process_element
+        self._invoke_value_only = None if _arity(invoke) >= 2 else invoke
+
+    def fusion_step(self) -> Step | None:
+        """A sink whose ``invoke`` takes only the value ends a fused chain without a call of its own."""
+        invoke = getattr(self, "_invoke_value_only", None)
+        return None if invoke is None else Step("sink", invoke, self.fail)
 
     def finish(self) -> None:
         finish = getattr(self.function, "finish", None)
