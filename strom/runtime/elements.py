@@ -56,6 +56,10 @@ class OutputTag:
 
     __slots__ = ("tag_id", "type_info")
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # Emitted records are recognised as side outputs by ``type(x[0]) is OutputTag``.
+        raise TypeError("OutputTag cannot be subclassed; create OutputTag(id, type_info) instead")
+
     def __init__(self, tag_id: str, type_info: object = None) -> None:
         if not isinstance(tag_id, str) or not tag_id:
             raise ValueError(f"OutputTag: expected a non-empty string id, got {tag_id!r}")

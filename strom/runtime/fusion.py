@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 
@@ -42,27 +43,49 @@ class Step:
     fail: Callable[..., Any]
 
 
-def compile_steps(steps: list[Step], tail: Callable[[Any, Any], None] | None) -> Callable[[Any, Any], None]:
-    """One function running ``steps`` in order, then ``tail(value, ts)`` for surviving records."""
-    namespace: dict[str, Any] = {"tail": tail}
-    lines = ["def fused(value, ts):"]
+def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, drop: str) -> list[str]:
+    """Source lines applying ``steps`` to ``value``; ``drop`` leaves the record (return/continue)."""
+    lines = []
     for i, step in enumerate(steps):
         namespace[f"f{i}"], namespace[f"fail{i}"] = step.fn, step.fail
         if step.kind == "check":
-            lines += [f"    if not f{i}(value):", f"        fail{i}(value)"]
+            lines += [f"if not f{i}(value):", f"    fail{i}(value)"]
             continue
         call = {"map": "value = ", "filter": "keep = ", "sink": ""}.get(step.kind)
         if call is None:
             raise ValueError(f"unknown fusion step kind {step.kind!r}")
-        lines += ["    try:", f"        {call}f{i}(value)",
-                  "    except Exception as exc:", f"        raise fail{i}(exc, value) from exc"]
+        lines += ["try:", f"    {call}f{i}(value)",
+                  "except Exception as exc:", f"    raise fail{i}(exc, value) from exc"]
         if step.kind == "filter":
-            lines += ["    if not keep:", "        return"]
+            lines += ["if not keep:", f"    {drop}"]
         elif step.kind == "sink":
             if i != len(steps) - 1:
                 raise ValueError("a sink step must be the last step")
             tail = None
     if tail is not None:
-        lines.append("    tail(value, ts)")
+        namespace["tail"] = tail
+        lines.append("tail(value, ts)")
+    return [indent + line for line in lines]
+
+
+def compile_steps(steps: list[Step], tail: Callable[[Any, Any], None] | None) -> Callable[[Any, Any], None]:
+    """One function running ``steps`` in order, then ``tail(value, ts)`` for surviving records."""
+    namespace: dict[str, Any] = {}
+    lines = ["def fused(value, ts):", *_body(steps, tail, namespace, "    ", "return")]
     exec(compile("\n".join(lines), "<strom fused chain>", "exec"), namespace)  # noqa: S102
     return namespace["fused"]
+
+
+def compile_source_loop(steps: list[Step], tail: Callable[[Any, Any], None] | None
+                        ) -> Callable[[Any, int], int]:
+    """``run(iterator, budget) -> n``: pull up to ``budget`` records (no timestamps) through the steps.
+
+    The same chain as :func:`compile_steps`, with the source's loop around it, so a record
+    costs no call at all between the source and the first non-fused operator.
+    """
+    namespace: dict[str, Any] = {"islice": islice}
+    lines = ["def run(iterator, budget):", "    n = 0", "    ts = None",
+             "    for value in islice(iterator, budget):", "        n += 1",
+             *_body(steps, tail, namespace, "        ", "continue"), "    return n"]
+    exec(compile("\n".join(lines), "<strom fused source loop>", "exec"), namespace)  # noqa: S102
+    return namespace["run"]

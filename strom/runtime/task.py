@@ -19,9 +19,15 @@ from strom.runtime.elements import (
     Watermark,
     WatermarkStatus,
 )
-from strom.runtime.fusion import Step, compile_steps
+from strom.runtime.fusion import Step, compile_source_loop, compile_steps
 from strom.runtime.operators.base import StreamOperator
-from strom.runtime.operators.sources import END, MORE, NOTHING, SourceOperator
+from strom.runtime.operators.sources import (
+    END,
+    MORE,
+    NOTHING,
+    IteratorSourceOperator,
+    SourceOperator,
+)
 from strom.runtime.output import Output
 from strom.time.valve import WatermarkValve
 
@@ -104,6 +110,11 @@ class StreamTask:
                 out.collect = _validating(out.collect, ops[i].output_type, where)
                 check = _check_step(ops[i].output_type, where)
             ops[i].open()
+            if i == 0 and self.fusion and isinstance(ops[0], IteratorSourceOperator):
+                routes = self.routes[0]
+                nxt = routes[0].target if len(routes) == 1 and routes[0].tag is None else None
+                if isinstance(nxt, int) and nxt in fused and check is None:
+                    ops[0].loop = compile_source_loop(*fused[nxt])
             step = getattr(ops[i], "fusion_step", lambda: None)() if self.fusion else None
             if step is not None:
                 own = [step] if check is None else [step, check]

@@ -39,8 +39,10 @@ def emitter(op: UdfOperator):
     collect, collect_side, name = output.collect, output.collect_side, op.name
 
     def emit(result: Any, ts: Any) -> None:
-        for item in as_iterable(name, result):
-            if type(item) is tuple and len(item) == 2 and isinstance(item[0], OutputTag):
+        if type(result) is not GeneratorType:
+            result = as_iterable(name, result)
+        for item in result:
+            if type(item) is tuple and len(item) == 2 and type(item[0]) is OutputTag:
                 collect_side(item[0].tag_id, item[1], ts)
             else:
                 collect(item, ts)
@@ -172,32 +174,44 @@ class ProcessOperator(FiresTimers, UdfOperator):
         self.ctx = ProcessContext(self, TimerService(self, self.timers))
         self._emit = emitter(self)
         super().open()
-        # The emission loop is inlined (not a call to emitter()) because it runs per record.
         pe, ctx, fail, null_key = self.function.process_element, self.ctx, self.fail, self.null_key
         collect, collect_side, name = self.output.collect, self.output.collect_side, self.name
         backend, ks = self.backend, self.key_selector
 
-        def process_element(value: Any, ts: Any) -> None:
-            ctx._ts = ctx._out_ts = ts
-            try:
-                if ks is not None:
+        emit = self._emit
+        if ks is None:
+            def process_element(value: Any, ts: Any) -> None:
+                ctx._ts = ctx._out_ts = ts
+                try:
+                    result = pe(value, ctx)
+                    if result is not None:
+                        emit(result, ts)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value) from exc
+        else:
+            # The keyed path inlines the emission loop: it is W3's hottest code.
+            def process_element(value: Any, ts: Any) -> None:
+                ctx._ts = ctx._out_ts = ts
+                try:
                     backend.current_key = key = ks(value)
                     if key is None:
                         raise null_key(value)
                     hash(key)  # unhashable keys fail here, as Flink's key hashing would
-                result = pe(value, ctx)
-                if result is not None:
-                    if type(result) is not GeneratorType:
-                        result = as_iterable(name, result)
-                    for item in result:
-                        if type(item) is tuple and len(item) == 2 and isinstance(item[0], OutputTag):
-                            collect_side(item[0].tag_id, item[1], ts)
-                        else:
-                            collect(item, ts)
-            except StromError:
-                raise
-            except Exception as exc:
-                raise fail(exc, value) from exc
+                    result = pe(value, ctx)
+                    if result is not None:
+                        if type(result) is not GeneratorType:
+                            result = as_iterable(name, result)
+                        for item in result:
+                            if type(item) is tuple and len(item) == 2 and type(item[0]) is OutputTag:
+                                collect_side(item[0].tag_id, item[1], ts)
+                            else:
+                                collect(item, ts)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value) from exc
 
         self.process_element = process_element
 

@@ -41,6 +41,7 @@ class IteratorSourceOperator(SourceOperator):
         self._it: Iterator | None = None
         self._cancelled = False
         self.records_emitted = 0
+        self.loop: Callable[[Iterator, int], int] | None = None  # set by the task: source + fused chain
 
     def open(self) -> None:
         info = self.info
@@ -54,9 +55,12 @@ class IteratorSourceOperator(SourceOperator):
             return END
         collect, n = self.output.collect, 0
         try:
-            for value in islice(self._it, budget):
-                collect(value, None)
-                n += 1
+            if self.loop is not None:
+                n = self.loop(self._it, budget)
+            else:
+                for value in islice(self._it, budget):
+                    collect(value, None)
+                    n += 1
         except StromError:
             raise
         except Exception as exc:
