@@ -199,6 +199,8 @@ class DataStream:
         """Pair with another stream for a CoMap/CoFlatMap/CoProcess function."""
         if not isinstance(ds, DataStream):
             raise JobDefinitionError(f"connect: expected a DataStream, got {describe(ds)}")
+        if isinstance(self, KeyedStream) and isinstance(ds, KeyedStream):
+            return ConnectedStreams(self, ds, (self._ks, ds._ks))
         return ConnectedStreams(self, ds)
 
     def get_side_output(self, output_tag: OutputTag) -> DataStream:
@@ -269,7 +271,10 @@ class DataStream:
         """Run the job and return its records: an iterator, or a list of at most ``limit``."""
         results: queue.Queue = queue.Queue(maxsize=10_000)
         done = object()
-        self._env._add(Kind.ONE_INPUT, "Sink: Collect", (self._id,), is_sink=True,
+        # the sink runs at its input's parallelism, so it chains to it: a non-parallel input
+        # (from_collection) keeps its order, as Flink's collect sink (parallelism 1) does
+        parallelism = 1 if self._t.non_parallel else self._t.parallelism
+        self._env._add(Kind.ONE_INPUT, "Sink: Collect", (self._id,), is_sink=True, parallelism=parallelism,
                        operator_factory=lambda: CollectSinkOperator("Collect", results.put))
         client = self._env.execute_async(job_execution_name or "collect")
 
@@ -457,6 +462,11 @@ class KeyedStream(DataStream):
     def max_by(self, position_to_max_by: int | str = 0) -> DataStream:
         return self._aggregate("max_by", position_to_max_by)
 
+    def _partition(self, partitioner: P.Partitioner) -> DataStream:
+        raise JobDefinitionError(
+            f"{partitioner.name.lower()}(): a KeyedStream is already partitioned by key and cannot "
+            f"be re-partitioned (as in Flink). Hint: apply an operator after key_by(...) first.")
+
     def set_parallelism(self, parallelism: int) -> DataStream:
         raise JobDefinitionError("set_parallelism: a KeyedStream is not an operator; set it on the "
                                  "operator that follows key_by(...)")
@@ -501,11 +511,14 @@ class ConnectedStreams:
 
     def map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         require_methods(func, ("map1", "map2"), "ConnectedStreams.map", "CoMapFunction")
-        return self._two_input("Co-Map", lambda: CoMapOperator("Co-Map", fresh(func)), output_type)
+        ks1, ks2 = self._key_selectors or (None, None)
+        return self._two_input("Co-Map", lambda: CoMapOperator("Co-Map", fresh(func), False, ks1, ks2),
+                               output_type)
 
     def flat_map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         require_methods(func, ("flat_map1", "flat_map2"), "ConnectedStreams.flat_map", "CoFlatMapFunction")
-        return self._two_input("Co-Flat Map", lambda: CoMapOperator("Co-Flat Map", fresh(func), flat=True),
+        ks1, ks2 = self._key_selectors or (None, None)
+        return self._two_input("Co-Flat Map", lambda: CoMapOperator("Co-Flat Map", fresh(func), True, ks1, ks2),
                                output_type)
 
     def process(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:

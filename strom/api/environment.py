@@ -26,8 +26,9 @@ from strom.api.configuration import (
     TimeCharacteristic,
 )
 from strom.api.datastream import DataStream
+from strom.api.row import Row
 from strom.api.sources import CollectionSource, Source, SourceFunctionSource
-from strom.api.typeinfo import TypeInformation
+from strom.api.typeinfo import RowTypeInfo, TypeInformation
 from strom.errors import JobDefinitionError, UnsupportedError, describe
 from strom.graph.job_graph import build_job_graph
 from strom.graph.transformations import Kind, Transformation
@@ -86,6 +87,16 @@ class StreamExecutionEnvironment:
         if conf.contains_key("execution.checkpointing.interval"):
             self._checkpoint_config.set_checkpoint_interval(
                 _millis_text(conf.get_string("execution.checkpointing.interval", "0")))
+        if conf.contains_key("pipeline.operator-chaining"):
+            self._chaining = conf.get_string("pipeline.operator-chaining", "true").strip().lower() == "true"
+        if conf.contains_key("pipeline.time-characteristic"):
+            self.set_stream_time_characteristic(
+                TimeCharacteristic[conf.get_string("pipeline.time-characteristic", "EventTime")])
+        if conf.contains_key("execution.buffer-timeout"):
+            self._buffer_timeout = _millis_text(conf.get_string("execution.buffer-timeout", "100"))
+        if conf.contains_key("execution.checkpointing.timeout"):
+            self._checkpoint_config.set_checkpoint_timeout(
+                _millis_text(conf.get_string("execution.checkpointing.timeout", "600000")))
         if conf.contains_key("strom.executor"):
             self.executor = conf.get_string("strom.executor", "inline")
 
@@ -206,6 +217,11 @@ class StreamExecutionEnvironment:
         if type_info is not None and source.inline:
             for i, element in enumerate(source.data):
                 type_info.validate(element, f"from_collection element #{i}")
+            if isinstance(type_info, RowTypeInfo):
+                # PyFlink hands a ROW-typed stream's elements to functions as Rows named after
+                # the type's fields (f0, f1, ... or ROW_NAMED's names), whatever was passed in
+                names = type_info.get_field_names()
+                source.data = [_as_row(e, names) for e in source.data]
         return self._source(source, "Source: Collection Source", type_info)
 
     def from_source(self, source: Any, watermark_strategy: Any, source_name: str,
@@ -300,6 +316,18 @@ class StreamExecutionEnvironment:
                               ("Data Sink" if t.is_sink else "Operator"), "contents": t.name,
                               "parallelism": t.parallelism, "predecessors": preds})
         return json.dumps({"nodes": nodes}, indent=2)
+
+
+def _as_row(element: Any, names: list[str]) -> Any:
+    """``element`` (Row, tuple or list) as a Row with the declared field names, in their order."""
+    if isinstance(element, Row) and element._fields is not None:
+        row = Row(*(element[n] for n in names))
+    else:
+        row = Row(*element)
+    row.set_field_names(names)
+    if isinstance(element, Row):
+        row.set_row_kind(element.get_row_kind())
+    return row
 
 
 def _millis_text(text: str) -> int:

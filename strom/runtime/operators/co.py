@@ -47,9 +47,12 @@ class TwoInputOperator(UdfOperator):
 class CoMapOperator(TwoInputOperator):
     """``map1`` for input 1, ``map2`` for input 2; one result each."""
 
-    def __init__(self, name: str, function: Any, flat: bool = False) -> None:
+    def __init__(self, name: str, function: Any, flat: bool = False, key_selector1: Any = None,
+                 key_selector2: Any = None) -> None:
         super().__init__(name, function)
         self.flat = flat
+        self.key_selectors = (key_selector1, key_selector2)
+        self.key_selector = key_selector1  # makes setup() create a keyed backend
 
     def open(self) -> None:
         super().open()
@@ -58,7 +61,15 @@ class CoMapOperator(TwoInputOperator):
         collect, fail = self.output.collect, self.fail
         emit = emitter(self)
 
-        def make(fn: Any) -> Any:
+        backend = self.backend
+
+        def make(fn: Any, ks: Any) -> Any:
+            if ks is not None:  # keyed connected streams: state is scoped to the element's key
+                inner = fn
+
+                def fn(value: Any) -> Any:
+                    backend.current_key = ks(value)
+                    return inner(value)
             if self.flat:
                 def process(value: Any, ts: Any) -> None:
                     try:
@@ -78,7 +89,8 @@ class CoMapOperator(TwoInputOperator):
                     collect(result, ts)
             return process
 
-        self.process_element1, self.process_element2 = make(fns[0]), make(fns[1])
+        self.process_element1, self.process_element2 = (make(fns[0], self.key_selectors[0]),
+                                                        make(fns[1], self.key_selectors[1]))
 
 
 class CoProcessOperator(FiresTimers, TwoInputOperator):
