@@ -779,12 +779,6 @@ def test_reduce_with_state(env: StreamExecutionEnvironment, sink: ParitySink) ->
         ["+I[a, 0]", "+I[ab, 0]", "+I[c, 1]", "+I[cd, 1]", "+I[cde, 1]"])
 
 
-_NO_BATCH = ("set_runtime_mode(BATCH) is accepted but ignored: strom runs every job as a stream, "
-             "so a keyed reduce/aggregation emits every running result instead of only the final "
-             "one per key")
-
-
-@pytest.mark.xfail(strict=True, reason=_NO_BATCH)
 def test_reduce_with_state_batch(batch_env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # mirrors PyFlink test_data_stream.py::DataStreamBatchTests::test_reduce_with_state
     ds = _row_str_int(batch_env, [("a", 0), ("c", 1), ("d", 1), ("b", 0), ("e", 1)])
@@ -805,7 +799,6 @@ def test_reduce(env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     assert sorted(sink.get_results()) == sorted(["+I[1, a]", "+I[3, a]", "+I[6, a]", "+I[4, b]"])
 
 
-@pytest.mark.xfail(strict=True, reason=_NO_BATCH)
 def test_reduce_batch(batch_env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # mirrors PyFlink test_data_stream.py::BatchModeDataStreamTests::test_reduce (Flink 1.15-1.16)
     ds = batch_env.from_collection([(1, "a"), (4, "b"), (2, "a"), (3, "b"), (3, "a")],
@@ -1156,7 +1149,6 @@ def test_keyed_min_by_and_max(env: StreamExecutionEnvironment, sink: ParitySink)
     assert sorted(sink.get_results(False)) == ["a", "a", "a", "a"]
 
 
-@pytest.mark.xfail(strict=True, reason=_NO_BATCH)
 def test_keyed_sum_batch(batch_env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # mirrors PyFlink test_data_stream.py::ProcessDataStreamBatchTests::test_keyed_sum
     batch_env.set_parallelism(1)
@@ -1180,7 +1172,7 @@ def test_keyed_sum_batch(batch_env: StreamExecutionEnvironment, sink: ParitySink
     assert sink.get_results(False) == ["24"]
 
 
-@pytest.mark.xfail(strict=True, reason=_NO_BATCH)
+@pytest.mark.xfail(strict=True, raises=Exception, reason="key_by(lambda x: [1]) uses a list as key: PyFlink pickles keys so lists work; strom rejects unhashable keys with InvalidKeyError, as the foundation issue asks")
 def test_keyed_min_by_and_max_batch(batch_env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # mirrors PyFlink test_data_stream.py::ProcessDataStreamBatchTests::test_keyed_min_by_and_max
     batch_env.set_parallelism(1)

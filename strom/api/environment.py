@@ -66,6 +66,7 @@ class StreamExecutionEnvironment:
         self._time_characteristic = TimeCharacteristic.EventTime
         self._buffer_timeout = 100
         self._state_backend: Any = None
+        self._runtime_mode = RuntimeExecutionMode.STREAMING
         self.clock: Clock = SystemClock()
         self.executor = "inline"
         self._apply_configuration(self._configuration)
@@ -97,6 +98,8 @@ class StreamExecutionEnvironment:
         if conf.contains_key("execution.checkpointing.timeout"):
             self._checkpoint_config.set_checkpoint_timeout(
                 _millis_text(conf.get_string("execution.checkpointing.timeout", "600000")))
+        if conf.contains_key("execution.runtime-mode"):
+            self.set_runtime_mode(conf.get_string("execution.runtime-mode", "STREAMING"))
         if conf.contains_key("strom.executor"):
             self.executor = conf.get_string("strom.executor", "inline")
 
@@ -124,7 +127,18 @@ class StreamExecutionEnvironment:
         return self._config.get_max_parallelism()
 
     def set_runtime_mode(self, execution_mode: Any) -> StreamExecutionEnvironment:
-        """Accepted; every job runs as a stream and bounded inputs end it."""
+        """STREAMING (default), BATCH or AUTOMATIC (treated as STREAMING).
+
+        In BATCH mode rolling aggregations (reduce, sum, min, max, min_by, max_by) emit only
+        each key's final result when the input ends; see docs/semantics.md for what else does
+        and does not change.
+        """
+        mode = str(getattr(execution_mode, "name", execution_mode)).upper()
+        if mode not in (RuntimeExecutionMode.STREAMING, RuntimeExecutionMode.BATCH,
+                        RuntimeExecutionMode.AUTOMATIC):
+            raise JobDefinitionError(
+                f"set_runtime_mode: expected RuntimeExecutionMode.STREAMING, BATCH or AUTOMATIC, got {execution_mode!r}")
+        self._runtime_mode = mode
         return self
 
     def set_buffer_timeout(self, timeout_millis: int) -> StreamExecutionEnvironment:
@@ -274,7 +288,8 @@ class StreamExecutionEnvironment:
                 f"unknown executor {self.executor!r}; expected one of {sorted(EXECUTORS)}") from None
 
     def _executor(self) -> Any:
-        return self._executor_class()(self.clock, {"auto_watermark_interval": self._config.get_auto_watermark_interval(),
+        return self._executor_class()(self.clock, {"runtime_mode": self._runtime_mode,
+                                                   "auto_watermark_interval": self._config.get_auto_watermark_interval(),
                                          "checkpoint_config": self._checkpoint_config,
                                          "time_characteristic": self._time_characteristic})
 

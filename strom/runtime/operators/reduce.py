@@ -2,6 +2,8 @@
 
 ``KeyedStream.reduce`` and the field aggregations (``sum``, ``min``, ``max``, ``min_by``,
 ``max_by``) all run here; the aggregation is a two-argument function built by the API.
+In BATCH execution mode the aggregation is not rolling: each key's final value is emitted
+once, when the input ends (Flink's batch semantics), with no timestamp.
 """
 from __future__ import annotations
 
@@ -19,10 +21,13 @@ class ReduceOperator(UdfOperator):
         super().__init__(name, function)
         self.reduce = reduce
         self.key_selector = key_selector
+        self.final_only = False
 
     def open(self) -> None:
         super().open()
-        state = self.backend.state(ValueStateDescriptor("_reduce", None))
+        self.final_only = self.info.config.get("runtime_mode") == "BATCH"
+        self.state = state = self.backend.state(ValueStateDescriptor("_reduce", None))
+        final_only = self.final_only
         reduce, collect, backend, ks, fail = self.reduce, self.output.collect, self.backend, self.key_selector, self.fail
         null_key = self.null_key
 
@@ -40,9 +45,19 @@ class ReduceOperator(UdfOperator):
             except Exception as exc:
                 raise fail(exc, value) from exc
             state.update(value)
-            collect(value, ts)
+            if not final_only:
+                collect(value, ts)
 
         self.process_element = process_element
+
+    def end_input(self) -> None:
+        """In BATCH mode, emit every key's final value."""
+        if not self.final_only:
+            return
+        backend, collect = self.backend, self.output.collect
+        for key in list(backend.keys("_reduce")):
+            backend.current_key = key
+            collect(self.state.value(), None)
 
     def snapshot_state(self) -> dict:
         """The per-key running values (per key group), as a picklable dict."""
