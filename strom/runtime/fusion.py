@@ -28,19 +28,25 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+TERMINAL = ("sink", "inline")
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
     """One fused piece of work on a record.
 
     Kinds: ``map`` (``value = fn(value)``), ``filter`` (drop unless ``fn(value)``), ``check``
-    (``fn`` is a quick type predicate; ``fail(value)`` runs the full validation when it says no)
-    and ``sink`` (``fn(value)`` consumes the record; it ends the chain).
+    (``fn`` is a quick type predicate; ``fail(value)`` runs the full validation when it says no),
+    ``sink`` (``fn(value)`` consumes the record) and ``inline`` (an operator's own per-record code:
+    ``code`` lines over ``value`` and ``ts`` that refer to ``names`` as ``{p}name``; it emits
+    through its own outputs). ``sink`` and ``inline`` end the chain.
     """
 
     kind: str
-    fn: Callable[[Any], Any]
+    fn: Callable[[Any], Any] | None
     fail: Callable[..., Any]
+    code: tuple[str, ...] = ()
+    names: dict[str, Any] | None = None
 
 
 def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, drop: str) -> list[str]:
@@ -48,6 +54,14 @@ def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, 
     lines = []
     for i, step in enumerate(steps):
         namespace[f"f{i}"], namespace[f"fail{i}"] = step.fn, step.fail
+        if step.kind in TERMINAL and i != len(steps) - 1:
+            raise ValueError(f"a {step.kind} step must be the last step")
+        if step.kind == "inline":
+            prefix = f"s{i}_"
+            namespace.update({prefix + k: v for k, v in (step.names or {}).items()})
+            lines += [line.format(p=prefix) for line in step.code]
+            tail = None
+            continue
         if step.kind == "check":
             lines += [f"if not f{i}(value):", f"    fail{i}(value)"]
             continue
@@ -59,8 +73,6 @@ def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, 
         if step.kind == "filter":
             lines += ["if not keep:", f"    {drop}"]
         elif step.kind == "sink":
-            if i != len(steps) - 1:
-                raise ValueError("a sink step must be the last step")
             tail = None
     if tail is not None:
         namespace["tail"] = tail

@@ -19,7 +19,7 @@ from strom.runtime.elements import (
     Watermark,
     WatermarkStatus,
 )
-from strom.runtime.fusion import Step, compile_source_loop, compile_steps
+from strom.runtime.fusion import TERMINAL, Step, compile_source_loop, compile_steps
 from strom.runtime.operators.base import StreamOperator
 from strom.runtime.operators.sources import (
     END,
@@ -117,10 +117,11 @@ class StreamTask:
                     ops[0].loop = compile_source_loop(*fused[nxt])
             step = getattr(ops[i], "fusion_step", lambda: None)() if self.fusion else None
             if step is not None:
-                own = [step] if check is None else [step, check]
+                # a terminal step emits through its own (already validating) outputs
+                own = [step] if check is None or step.kind in TERMINAL else [step, check]
                 routes = self.routes[i]
                 nxt = routes[0].target if len(routes) == 1 and routes[0].tag is None else None
-                if step.kind == "sink":
+                if step.kind in TERMINAL:
                     steps, tail = own, None
                 elif isinstance(nxt, int) and nxt in fused:
                     steps, tail = fused[nxt]

@@ -12,6 +12,7 @@ from typing import Any
 
 from strom.errors import StateAccessError, StromError, UserFunctionError, describe
 from strom.runtime.elements import OutputTag
+from strom.runtime.fusion import Step, compile_steps
 from strom.runtime.operators.base import KeyedTimers, UdfOperator
 
 
@@ -160,6 +161,28 @@ class FiresTimers:
         finally:
             ctx._domain = None
 
+_HEAD = ("{p}ctx._ts = {p}ctx._out_ts = ts", "try:")
+_KEY = ("    {p}backend.current_key = key = {p}ks(value)",
+        "    if key is None:",
+        "        raise {p}null_key(value)",
+        "    hash(key)  # unhashable keys fail here, as Flink's key hashing would")
+_CALL = ("    result = {p}pe(value, {p}ctx)",
+         "    if result is not None:",
+         "        if type(result) is not {p}GeneratorType:",
+         "            result = {p}as_iterable({p}name, result)",
+         "        for item in result:",
+         "            if type(item) is tuple and len(item) == 2 and type(item[0]) is {p}OutputTag:",
+         "                {p}collect_side(item[0].tag_id, item[1], ts)",
+         "            else:",
+         "                {p}collect(item, ts)",
+         "except {p}StromError:",
+         "    raise",
+         "except Exception as exc:",
+         "    raise {p}fail(exc, value) from exc")
+_CODE = _HEAD + _CALL
+_KEYED_CODE = _HEAD + _KEY + _CALL
+
+
 class ProcessOperator(FiresTimers, UdfOperator):
     """Runs a ``ProcessFunction`` (non-keyed) or ``KeyedProcessFunction`` (with a key selector)."""
 
@@ -174,46 +197,22 @@ class ProcessOperator(FiresTimers, UdfOperator):
         self.ctx = ProcessContext(self, TimerService(self, self.timers))
         self._emit = emitter(self)
         super().open()
-        pe, ctx, fail, null_key = self.function.process_element, self.ctx, self.fail, self.null_key
-        collect, collect_side, name = self.output.collect, self.output.collect_side, self.name
-        backend, ks = self.backend, self.key_selector
+        self._step = self._inline_step()
+        self.process_element = compile_steps([self._step], None)
 
-        emit = self._emit
-        if ks is None:
-            def process_element(value: Any, ts: Any) -> None:
-                ctx._ts = ctx._out_ts = ts
-                try:
-                    result = pe(value, ctx)
-                    if result is not None:
-                        emit(result, ts)
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise fail(exc, value) from exc
-        else:
-            # The keyed path inlines the emission loop: it is W3's hottest code.
-            def process_element(value: Any, ts: Any) -> None:
-                ctx._ts = ctx._out_ts = ts
-                try:
-                    backend.current_key = key = ks(value)
-                    if key is None:
-                        raise null_key(value)
-                    hash(key)  # unhashable keys fail here, as Flink's key hashing would
-                    result = pe(value, ctx)
-                    if result is not None:
-                        if type(result) is not GeneratorType:
-                            result = as_iterable(name, result)
-                        for item in result:
-                            if type(item) is tuple and len(item) == 2 and type(item[0]) is OutputTag:
-                                collect_side(item[0].tag_id, item[1], ts)
-                            else:
-                                collect(item, ts)
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise fail(exc, value) from exc
+    def _inline_step(self) -> Step:
+        """The per-record code, as a fusion step: it runs fused into the chain before it, and
+        on its own as this operator's ``process_element``."""
+        names = {"pe": self.function.process_element, "ctx": self.ctx, "fail": self.fail,
+                 "null_key": self.null_key, "collect": self.output.collect,
+                 "collect_side": self.output.collect_side, "name": self.name,
+                 "backend": self.backend, "ks": self.key_selector, "as_iterable": as_iterable,
+                 "GeneratorType": GeneratorType, "OutputTag": OutputTag, "StromError": StromError}
+        keyed = self.key_selector is not None
+        return Step("inline", None, self.fail, _KEYED_CODE if keyed else _CODE, names)
 
-        self.process_element = process_element
+    def fusion_step(self) -> Step:
+        return self._step
 
     def process_watermark(self, watermark: int) -> None:
         self.current_watermark = watermark
