@@ -110,7 +110,9 @@ class StreamTask:
                 out.collect = _validating(out.collect, ops[i].output_type, where)
                 check = _check_step(ops[i].output_type, where)
             ops[i].open()
-            if i == 0 and self.fusion and isinstance(ops[0], IteratorSourceOperator):
+            # (a source whose output was replaced, e.g. to stamp ingestion time, keeps its own loop)
+            if (i == 0 and self.fusion and isinstance(ops[0], IteratorSourceOperator)
+                    and type(ops[0].output) is Output):
                 routes = self.routes[0]
                 nxt = routes[0].target if len(routes) == 1 and routes[0].tag is None else None
                 if isinstance(nxt, int) and nxt in fused and check is None:
