@@ -1,18 +1,4 @@
-"""The article's `pyflink.common.state` (PyFlink keeps these in pyflink.datastream.state): re-exports only."""
-from strom.state import (  # noqa: F401
-    AggregatingState,
-    AggregatingStateDescriptor,
-    AppendingState,
-    ListState,
-    ListStateDescriptor,
-    MapState,
-    MapStateDescriptor,
-    MergingState,
-    ReducingState,
-    ReducingStateDescriptor,
-    State,
-    StateDescriptor,
-    StateTtlConfig,
-    ValueState,
-    ValueStateDescriptor,
-)
+"""The article's ``pyflink.common.state`` (PyFlink keeps these in ``pyflink.datastream.state``):
+re-exports only."""
+from strom.datastream.state import *  # noqa: F403
+from strom.datastream.state import __all__  # noqa: F401

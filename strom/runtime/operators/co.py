@@ -129,33 +129,3 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
                 raise fail(exc, value) from exc
 
         return process
-
-    def snapshot_state(self) -> dict:
-        """Keyed state (per key group) and live timers, as a picklable dict; {} when not keyed."""
-        if self.backend is None:
-            return {}
-        timers = (self.timers.snapshot() if self.timers is not None
-                  else {"event": [], "processing": []})
-        return {"keyed": self.backend.snapshot(), "timers": timers}
-
-    def initialize_state(self, state: dict | list[dict] | None) -> None:
-        """Restore keyed state and timers from one snapshot or those of several old subtasks.
-
-        Keeps only this subtask's key groups (so a restore may change the parallelism), and
-        only the timers whose key falls in them. Called after ``setup``, before ``open``.
-        """
-        from strom.state import assign_key_group
-
-        if not state or self.backend is None:
-            return
-        snaps = [state] if isinstance(state, dict) else list(state)
-        backend = self.backend
-        backend.restore([s["keyed"] for s in snaps if s.get("keyed")])
-        own, maxp = backend.key_group_range, backend.max_parallelism
-        timers: dict[str, list] = {"event": [], "processing": []}
-        for snap in snaps:
-            for domain, entries in (snap.get("timers") or {}).items():
-                timers[domain].extend(t for t in entries if assign_key_group(t[0], maxp) in own)
-        if self.timers is None:
-            self.timers = KeyedTimers(self, self._on_timer)
-        self.timers.restore(timers)

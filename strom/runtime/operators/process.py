@@ -14,6 +14,7 @@ from strom.errors import StateAccessError, StromError, UserFunctionError, descri
 from strom.runtime.elements import OutputTag
 from strom.runtime.fusion import Step, compile_steps
 from strom.runtime.operators.base import KeyedTimers, UdfOperator
+from strom.state import assign_key_group
 
 
 class TimeDomain:
@@ -132,7 +133,41 @@ class ProcessContext:
 
 
 class FiresTimers:
-    """Calls the user function's ``on_timer(timestamp, ctx)`` for a firing keyed timer."""
+    """Keyed timers of an operator running a user function: firing (``on_timer(timestamp, ctx)``)
+    and their checkpointing together with the keyed state."""
+
+    backend: Any
+    timers: KeyedTimers | None
+
+    def snapshot_state(self) -> dict:
+        """Keyed state (per key group) and live timers, as a picklable dict; {} when not keyed."""
+        snap: dict = {}
+        if self.backend is not None:
+            snap["keyed"] = self.backend.snapshot()
+            snap["timers"] = (self.timers.snapshot() if self.timers is not None
+                              else {"event": [], "processing": []})
+        return snap
+
+    def initialize_state(self, state: dict | list[dict] | None) -> None:
+        """Restore keyed state and timers from one snapshot or those of several old subtasks.
+
+        Keeps only this subtask's key groups (so a restore may change the parallelism), and
+        only the timers whose key falls in them. Called after ``setup``, before ``open``.
+        """
+        if not state or self.backend is None:
+            return
+        snaps = [state] if isinstance(state, dict) else list(state)
+        backend = self.backend
+        backend.restore([s["keyed"] for s in snaps if s.get("keyed")])
+        own, maxp = backend.key_group_range, backend.max_parallelism
+        timers: dict[str, list] = {"event": [], "processing": []}
+        for snap in snaps:
+            for domain, entries in (snap.get("timers") or {}).items():
+                timers[domain].extend(t for t in entries if assign_key_group(t[0], maxp) in own)
+        if self.timers is None:
+            self.timers = KeyedTimers(self, self._on_timer)
+        self.timers.restore(timers)
+
 
     function: Any
     ctx: ProcessContext
@@ -226,33 +261,3 @@ class ProcessOperator(FiresTimers, UdfOperator):
     def num_processing_time_timers(self) -> int:
         return 0 if self.timers is None else len(self.timers.processing)
 
-    def snapshot_state(self) -> dict:
-        """Keyed state (per key group) and live timers, as a picklable dict; {} when not keyed."""
-        snap: dict = {}
-        if self.backend is not None:
-            snap["keyed"] = self.backend.snapshot()
-            snap["timers"] = (self.timers.snapshot() if self.timers is not None
-                              else {"event": [], "processing": []})
-        return snap
-
-    def initialize_state(self, state: dict | list[dict] | None) -> None:
-        """Restore keyed state and timers from one snapshot or those of several old subtasks.
-
-        Keeps only this subtask's key groups (so a restore may change the parallelism), and
-        only the timers whose key falls in them. Called after ``setup``, before ``open``.
-        """
-        from strom.state import assign_key_group
-
-        if not state or self.backend is None:
-            return
-        snaps = [state] if isinstance(state, dict) else list(state)
-        backend = self.backend
-        backend.restore([s["keyed"] for s in snaps if s.get("keyed")])
-        own, maxp = backend.key_group_range, backend.max_parallelism
-        timers: dict[str, list] = {"event": [], "processing": []}
-        for snap in snaps:
-            for domain, entries in (snap.get("timers") or {}).items():
-                timers[domain].extend(t for t in entries if assign_key_group(t[0], maxp) in own)
-        if self.timers is None:
-            self.timers = KeyedTimers(self, self._on_timer)
-        self.timers.restore(timers)
