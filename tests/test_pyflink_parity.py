@@ -56,7 +56,6 @@ from strom.datastream.state import (
     StateTtlConfig,
     ValueStateDescriptor,
 )
-from strom.errors import JobDefinitionError
 from strom.runtime.elements import OutputTag
 from tests.pyflink_parity_helpers import ParitySink, sorted_by_str
 
@@ -425,12 +424,8 @@ def test_keyed_co_process(env: StreamExecutionEnvironment, sink: ParitySink) -> 
 
 # -- broadcast state (BroadcastProcessFunction / KeyedBroadcastProcessFunction) ----------------
 
-_NO_BROADCAST_STATE = ("strom does not support the broadcast state pattern: "
-                       "DataStream.broadcast(MapStateDescriptor) raises JobDefinitionError and there "
-                       "is no BroadcastProcessFunction/KeyedBroadcastProcessFunction")
 
 
-@pytest.mark.xfail(strict=True, raises=JobDefinitionError, reason=_NO_BROADCAST_STATE)
 def test_co_broadcast_process(env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # mirrors PyFlink test_data_stream.py::DataStreamTests::test_co_broadcast_process
     ds = env.from_collection([1, 2, 3, 4, 5], type_info=Types.INT())
@@ -468,7 +463,6 @@ def test_co_broadcast_process(env: StreamExecutionEnvironment, sink: ParitySink)
     assert sorted(sink.get_results()) == sorted(["0a", "0a", "1b", "1b", "a2", "a4", "b1", "b3", "b5"])
 
 
-@pytest.mark.xfail(strict=True, raises=JobDefinitionError, reason=_NO_BROADCAST_STATE)
 def test_keyed_co_broadcast_process(env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # mirrors PyFlink test_data_stream.py::DataStreamTests::test_keyed_co_broadcast_process
     ds = env.from_collection([(1, "1603708211000"), (2, "1603708212000"), (3, "1603708213000"),
@@ -526,7 +520,6 @@ def test_keyed_co_broadcast_process(env: StreamExecutionEnvironment, sink: Parit
     assert sorted(sink.get_results()) == sorted(expected)
 
 
-@pytest.mark.xfail(strict=True, raises=JobDefinitionError, reason=_NO_BROADCAST_STATE)
 def test_co_broadcast_side_output(env: StreamExecutionEnvironment, request: Any) -> None:
     # mirrors PyFlink test_data_stream.py::DataStreamTests::test_co_broadcast_side_output
     tag = OutputTag("side", Types.INT())
@@ -554,7 +547,6 @@ def test_co_broadcast_side_output(env: StreamExecutionEnvironment, request: Any)
     assert sorted(side_sink.get_results()) == sorted(["0", "1", "2", "3", "3", "4", "4"])
 
 
-@pytest.mark.xfail(strict=True, raises=JobDefinitionError, reason=_NO_BROADCAST_STATE)
 def test_keyed_co_broadcast_side_output(env: StreamExecutionEnvironment, request: Any) -> None:
     # mirrors PyFlink test_data_stream.py::DataStreamTests::test_keyed_co_broadcast_side_output
     tag = OutputTag("side", Types.INT())

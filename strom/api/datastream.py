@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from strom.api._functions import fresh, positional_arity, require_methods, resolve
 from strom.api.aggregations import aggregation
+from strom.api.broadcast import BroadcastConnectedStream, BroadcastStream
 from strom.api.typeinfo import PickledBytesTypeInfo, TypeInformation, java_string
 from strom.errors import InvalidTypeError, JobDefinitionError, describe
 from strom.graph.transformations import Chaining, Kind, Transformation
@@ -195,10 +196,13 @@ class DataStream:
         ids = (self._id,) + tuple(s._id for s in streams)
         return self._derive(Kind.UNION, "Union", inputs=ids, output_type=self._t.output_type)
 
-    def connect(self, ds: DataStream) -> ConnectedStreams:
-        """Pair with another stream for a CoMap/CoFlatMap/CoProcess function."""
+    def connect(self, ds: DataStream | BroadcastStream) -> ConnectedStreams | BroadcastConnectedStream:
+        """Pair with another stream for a CoMap/CoFlatMap/CoProcess function, or with a
+        BroadcastStream for a (Keyed)BroadcastProcessFunction."""
+        if isinstance(ds, BroadcastStream):
+            return BroadcastConnectedStream(self, ds)
         if not isinstance(ds, DataStream):
-            raise JobDefinitionError(f"connect: expected a DataStream, got {describe(ds)}")
+            raise JobDefinitionError(f"connect: expected a DataStream or a BroadcastStream, got {describe(ds)}")
         if isinstance(self, KeyedStream) and isinstance(ds, KeyedStream):
             return ConnectedStreams(self, ds, (self._ks, ds._ks))
         return ConnectedStreams(self, ds)
@@ -227,12 +231,19 @@ class DataStream:
     def shuffle(self) -> DataStream:
         return self._partition(P.Shuffle(seed=self._id))
 
-    def broadcast(self, *map_state_descriptors: Any) -> DataStream:
-        if map_state_descriptors:
-            raise JobDefinitionError(
-                "broadcast(descriptors...): the broadcast state pattern is not supported yet; "
-                "use broadcast() with connect(...).process(CoProcessFunction) instead.")
-        return self._partition(P.Broadcast())
+    def broadcast(self, broadcast_state_descriptor: Any = None,
+                  *other_broadcast_state_descriptors: Any) -> DataStream | BroadcastStream:
+        """Send every record to every subtask downstream.
+
+        Without descriptors: a DataStream with broadcast partitioning. With MapStateDescriptors:
+        a BroadcastStream to ``connect`` to, for the broadcast state pattern.
+        """
+        if broadcast_state_descriptor is None and other_broadcast_state_descriptors:
+            raise JobDefinitionError("broadcast: the first broadcast state descriptor is None")
+        partitioned = self._partition(P.Broadcast())
+        if broadcast_state_descriptor is None:
+            return partitioned
+        return BroadcastStream(partitioned, (broadcast_state_descriptor, *other_broadcast_state_descriptors))
 
     def global_(self) -> DataStream:
         return self._partition(P.Global())

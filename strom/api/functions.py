@@ -161,6 +161,107 @@ class KeyedCoProcessFunction(Function):
         """Called when a registered timer fires; may yield outputs."""
 
 
+class BaseBroadcastProcessFunction(Function):
+    """Base of BroadcastProcessFunction and KeyedBroadcastProcessFunction (the broadcast state pattern).
+
+    Runs on every subtask of ``stream.connect(other.broadcast(descriptor))``. Each subtask has its
+    own copy of the broadcast state: ``process_broadcast_element`` (called for every broadcast
+    record, on every subtask) may write it and must apply the same updates everywhere;
+    ``process_element`` only reads it. Neither is called concurrently with the other.
+    """
+
+    class BaseContext(abc.ABC):
+        """What both sides' contexts offer; valid only during the call."""
+
+        @abc.abstractmethod
+        def timestamp(self) -> int | None:
+            """The current element's timestamp (or the firing timer's), None if it has none."""
+
+        @abc.abstractmethod
+        def current_processing_time(self) -> int: ...
+
+        @abc.abstractmethod
+        def current_watermark(self) -> int:
+            """The operator's watermark: the minimum over both inputs."""
+
+    class Context(BaseContext):
+        """The broadcast side's context: read/write access to the broadcast state."""
+
+        @abc.abstractmethod
+        def get_broadcast_state(self, state_descriptor: Any) -> Any:
+            """The ``BroadcastState`` of a MapStateDescriptor given to ``broadcast(...)``."""
+
+    class ReadOnlyContext(BaseContext):
+        """The non-broadcast side's context: read-only access to the broadcast state."""
+
+        @abc.abstractmethod
+        def get_broadcast_state(self, state_descriptor: Any) -> Any:
+            """A ``ReadOnlyBroadcastState``: its put/remove/clear raise StateAccessError."""
+
+
+class BroadcastProcessFunction(BaseBroadcastProcessFunction):
+    """Applied to a non-keyed DataStream connected to a BroadcastStream.
+
+    Example:
+        >>> DESC = MapStateDescriptor("prefixes", Types.STRING(), Types.STRING())
+        >>> class Tag(BroadcastProcessFunction):
+        ...     def process_element(self, value, ctx):
+        ...         yield ctx.get_broadcast_state(DESC).get("prefix"), value
+        ...     def process_broadcast_element(self, value, ctx):
+        ...         ctx.get_broadcast_state(DESC).put("prefix", value)
+    """
+
+    class Context(BaseBroadcastProcessFunction.Context, abc.ABC):
+        pass
+
+    class ReadOnlyContext(BaseBroadcastProcessFunction.ReadOnlyContext, abc.ABC):
+        pass
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: BroadcastProcessFunction.ReadOnlyContext) -> Any:
+        """Called for each non-broadcast element; may yield outputs (``yield tag, v`` for side outputs)."""
+
+    @abc.abstractmethod
+    def process_broadcast_element(self, value: Any, ctx: BroadcastProcessFunction.Context) -> Any:
+        """Called for each broadcast element on every subtask; may update the broadcast state."""
+
+
+class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
+    """Applied to a KeyedStream connected to a BroadcastStream: adds keyed state and timers.
+
+    ``process_element`` and ``on_timer`` run with the element's (timer's) key current;
+    ``process_broadcast_element`` has no current key and reaches keyed state only through
+    ``ctx.apply_to_keyed_state(descriptor, function(key, state))``.
+    """
+
+    class Context(BaseBroadcastProcessFunction.Context, abc.ABC):
+        @abc.abstractmethod
+        def apply_to_keyed_state(self, state_descriptor: Any, function: Any) -> None:
+            """Call ``function(key, state)`` for every key of this subtask with that state."""
+
+    class ReadOnlyContext(BaseBroadcastProcessFunction.ReadOnlyContext, abc.ABC):
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService: ...
+
+        @abc.abstractmethod
+        def get_current_key(self) -> Any: ...
+
+    class OnTimerContext(ReadOnlyContext, abc.ABC):
+        @abc.abstractmethod
+        def time_domain(self) -> int: ...
+
+    @abc.abstractmethod
+    def process_element(self, value: Any, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext) -> Any:
+        """Called for each keyed element; keyed state, timers, read-only broadcast state."""
+
+    @abc.abstractmethod
+    def process_broadcast_element(self, value: Any, ctx: KeyedBroadcastProcessFunction.Context) -> Any:
+        """Called for each broadcast element on every subtask; may update the broadcast state."""
+
+    def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext) -> Any:
+        """Called when a registered timer fires; may yield outputs."""
+
+
 class SinkFunction(Function):
     """A Python sink: ``invoke(value, context)`` per record (PyFlink only has Java sinks)."""
 
@@ -182,7 +283,8 @@ class SourceFunction(Function):
 
 
 __all__ = [
-    "AggregateFunction", "CoFlatMapFunction", "CoMapFunction", "CoProcessFunction",
+    "AggregateFunction", "BaseBroadcastProcessFunction", "BroadcastProcessFunction",
+    "KeyedBroadcastProcessFunction", "CoFlatMapFunction", "CoMapFunction", "CoProcessFunction",
     "FilterFunction", "FlatMapFunction", "Function", "KeySelector", "KeyedCoProcessFunction",
     "KeyedProcessFunction", "MapFunction", "NullByteKeySelector", "Partitioner", "ProcessFunction",
     "ReduceFunction", "RuntimeContext", "SinkFunction", "SourceFunction", "TimeDomain", "TimerService",

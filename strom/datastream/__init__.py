@@ -1,4 +1,10 @@
 """PyFlink's ``pyflink.datastream``: re-exports only (no logic here)."""
+from strom.api.broadcast import (
+    BroadcastConnectedStream,
+    BroadcastState,
+    BroadcastStream,
+    ReadOnlyBroadcastState,
+)
 from strom.api.checkpoint_config import CheckpointConfig
 from strom.api.configuration import CheckpointingMode, TimeCharacteristic
 from strom.api.datastream import (
@@ -11,12 +17,15 @@ from strom.api.datastream import (
 from strom.api.environment import RuntimeExecutionMode, StreamExecutionEnvironment
 from strom.api.functions import (
     AggregateFunction,
+    BaseBroadcastProcessFunction,
+    BroadcastProcessFunction,
     CoFlatMapFunction,
     CoMapFunction,
     CoProcessFunction,
     FilterFunction,
     FlatMapFunction,
     Function,
+    KeyedBroadcastProcessFunction,
     KeyedCoProcessFunction,
     KeyedProcessFunction,
     KeySelector,
@@ -37,7 +46,9 @@ from strom.runtime.job import JobClient, JobExecutionResult, JobStatus
 
 __all__ = [
     "AllWindowedStream", "WindowedStream",
-    "AggregateFunction", "CheckpointConfig", "CheckpointingMode", "CloseableIterator",
+    "AggregateFunction", "BaseBroadcastProcessFunction", "BroadcastConnectedStream",
+    "BroadcastProcessFunction", "BroadcastState", "BroadcastStream", "KeyedBroadcastProcessFunction",
+    "ReadOnlyBroadcastState", "CheckpointConfig", "CheckpointingMode", "CloseableIterator",
     "CoFlatMapFunction", "CoMapFunction", "CoProcessFunction", "ConnectedStreams", "DataStream",
     "DataStreamSink", "FilterFunction", "FlatMapFunction", "Function", "JobClient",
     "JobExecutionResult", "JobStatus", "KeySelector", "KeyedCoProcessFunction", "KeyedProcessFunction",

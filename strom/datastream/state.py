@@ -1,5 +1,6 @@
 """PyFlink's ``pyflink.datastream.state``: re-exports only."""
-from strom.state import (  # noqa: F401
+from strom.api.broadcast import BroadcastState, ReadOnlyBroadcastState
+from strom.state import (
     AggregatingState,
     AggregatingStateDescriptor,
     AppendingState,
@@ -17,4 +18,4 @@ from strom.state import (  # noqa: F401
     ValueStateDescriptor,
 )
 
-__all__ = ['# noqa: F401', 'AggregatingState', 'AggregatingStateDescriptor', 'AppendingState', 'ListState', 'ListStateDescriptor', 'MapState', 'MapStateDescriptor', 'MergingState', 'ReducingState', 'ReducingStateDescriptor', 'State', 'StateDescriptor', 'StateTtlConfig', 'ValueState', 'ValueStateDescriptor']
+__all__ = ['BroadcastState', 'ReadOnlyBroadcastState', 'AggregatingState', 'AggregatingStateDescriptor', 'AppendingState', 'ListState', 'ListStateDescriptor', 'MapState', 'MapStateDescriptor', 'MergingState', 'ReducingState', 'ReducingStateDescriptor', 'State', 'StateDescriptor', 'StateTtlConfig', 'ValueState', 'ValueStateDescriptor']
