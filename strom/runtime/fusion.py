@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-TERMINAL = ("sink", "inline")
+from strom.errors import StromError
+
+TERMINAL = ("sink", "sink_ctx", "inline")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +39,14 @@ class Step:
 
     Kinds: ``map`` (``value = fn(value)``), ``filter`` (drop unless ``fn(value)``), ``check``
     (``fn`` is a quick type predicate; ``fail(value)`` runs the full validation when it says no),
-    ``sink`` (``fn(value)`` consumes the record) and ``inline`` (an operator's own per-record code:
-    ``code`` lines over ``value`` and ``ts`` that refer to ``names`` as ``{p}name``; it emits
-    through its own outputs). ``sink`` and ``inline`` end the chain.
+    ``sink`` (``fn(value)`` consumes the record), ``sink_ctx`` (``fn(value, ctx)`` with
+    ``names["ctx"]``, a sink context whose ``_ts`` is set first) and ``inline`` (an operator's own per-record code:
+    ``code`` lines over ``value`` and ``ts`` that refer to ``names`` as ``{p}name``, with a line
+    ``{EMIT}`` where it emits an ``item``). ``sink`` and ``inline`` end the chain.
+
+    ``then`` (inline steps only): the downstream ``(steps, tail)`` to splice in at ``{EMIT}``, so
+    an emitted item runs through the next operators without a call; otherwise ``{EMIT}`` calls
+    the operator's ``collect``.
     """
 
     kind: str
@@ -47,42 +54,63 @@ class Step:
     fail: Callable[..., Any]
     code: tuple[str, ...] = ()
     names: dict[str, Any] | None = None
+    then: tuple[list[Step], Any] | None = None
 
 
-def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, drop: str) -> list[str]:
-    """Source lines applying ``steps`` to ``value``; ``drop`` leaves the record (return/continue)."""
+def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, drop: str,
+          var: str = "value", tag: str = "") -> list[str]:
+    """Source lines applying ``steps`` to ``var``; ``drop`` leaves the record (return/continue).
+
+    ``tag`` keeps the names of a spliced continuation apart from those of the chain around it.
+    """
     lines = []
     for i, step in enumerate(steps):
-        namespace[f"f{i}"], namespace[f"fail{i}"] = step.fn, step.fail
+        f, fail = f"f{tag}{i}", f"fail{tag}{i}"
+        namespace[f], namespace[fail] = step.fn, step.fail
         if step.kind in TERMINAL and i != len(steps) - 1:
             raise ValueError(f"a {step.kind} step must be the last step")
         if step.kind == "inline":
-            prefix = f"s{i}_"
+            prefix = f"s{tag}{i}_"
             namespace.update({prefix + k: v for k, v in (step.names or {}).items()})
-            lines += [line.format(p=prefix) for line in step.code]
+            for line in step.code:
+                if line.strip() != "{EMIT}":
+                    lines.append(line.format(p=prefix))
+                    continue
+                pad = line[: len(line) - len(line.lstrip())]
+                if step.then is None:
+                    lines.append(f"{pad}{prefix}collect(item, ts)")
+                else:
+                    then_steps, then_tail = step.then
+                    lines += [x[len(indent):] for x in _body(
+                        then_steps, then_tail, namespace, indent + pad, "continue", "item", f"{tag}{i}c")]
             tail = None
             continue
         if step.kind == "check":
-            lines += [f"if not f{i}(value):", f"    fail{i}(value)"]
+            lines += [f"if not {f}({var}):", f"    {fail}({var})"]
             continue
-        call = {"map": "value = ", "filter": "keep = ", "sink": ""}.get(step.kind)
+        call = {"map": f"{var} = {f}({var})", "filter": f"keep = {f}({var})", "sink": f"{f}({var})",
+                "sink_ctx": f"{f}({var}, {f}_ctx)"}.get(step.kind)
         if call is None:
             raise ValueError(f"unknown fusion step kind {step.kind!r}")
-        lines += ["try:", f"    {call}f{i}(value)",
-                  "except Exception as exc:", f"    raise fail{i}(exc, value) from exc"]
+        if step.kind == "sink_ctx":
+            namespace[f"{f}_ctx"] = (step.names or {})["ctx"]
+            lines.append(f"{f}_ctx._ts = ts")
+        # a StromError raised inside user code (say, a state access error) passes unwrapped
+        lines += ["try:", f"    {call}", "except StromError:", "    raise",
+                  "except Exception as exc:", f"    raise {fail}(exc, {var}) from exc"]
         if step.kind == "filter":
             lines += ["if not keep:", f"    {drop}"]
-        elif step.kind == "sink":
+        elif step.kind in TERMINAL:
             tail = None
     if tail is not None:
-        namespace["tail"] = tail
-        lines.append("tail(value, ts)")
+        namespace[f"tail{tag}"] = tail
+        lines.append(f"tail{tag}({var}, ts)")
     return [indent + line for line in lines]
 
 
 def compile_steps(steps: list[Step], tail: Callable[[Any, Any], None] | None) -> Callable[[Any, Any], None]:
     """One function running ``steps`` in order, then ``tail(value, ts)`` for surviving records."""
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"StromError": StromError}
     lines = ["def fused(value, ts):", *_body(steps, tail, namespace, "    ", "return")]
     exec(compile("\n".join(lines), "<strom fused chain>", "exec"), namespace)  # noqa: S102
     return namespace["fused"]
@@ -95,7 +123,7 @@ def compile_source_loop(steps: list[Step], tail: Callable[[Any, Any], None] | No
     The same chain as :func:`compile_steps`, with the source's loop around it, so a record
     costs no call at all between the source and the first non-fused operator.
     """
-    namespace: dict[str, Any] = {"islice": islice}
+    namespace: dict[str, Any] = {"islice": islice, "StromError": StromError}
     lines = ["def run(iterator, budget):", "    n = 0", "    ts = None",
              "    for value in islice(iterator, budget):", "        n += 1",
              *_body(steps, tail, namespace, "        ", "continue"), "    return n"]

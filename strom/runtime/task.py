@@ -7,6 +7,7 @@ watermarks, timers and (later) checkpoint barriers never interleave (Flink's mai
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,7 +124,13 @@ class StreamTask:
                 own = [step] if check is None or step.kind in TERMINAL else [step, check]
                 routes = self.routes[i]
                 nxt = routes[0].target if len(routes) == 1 and routes[0].tag is None else None
-                if step.kind in TERMINAL:
+                if step.kind == "inline" and isinstance(nxt, int) and nxt in fused \
+                        and all(x.kind != "inline" for x in fused[nxt][0]):
+                    # splice the next operators in where this one emits (its check first)
+                    then_steps, then_tail = fused[nxt]
+                    then = ([check, *then_steps] if check is not None else then_steps, then_tail)
+                    steps, tail = [dataclasses.replace(step, then=then)], None
+                elif step.kind in TERMINAL:
                     steps, tail = own, None
                 elif isinstance(nxt, int) and nxt in fused:
                     steps, tail = fused[nxt]

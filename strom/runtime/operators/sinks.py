@@ -68,12 +68,12 @@ class SinkOperator(UdfOperator):
                 except Exception as exc:
                     raise fail(exc, value) from exc
         self.process_element = process_element
-        self._invoke_value_only = None if _arity(invoke) >= 2 else invoke
+        self._step = (Step("sink_ctx", invoke, fail, names={"ctx": ctx}) if _arity(invoke) >= 2
+                      else Step("sink", invoke, fail))
 
     def fusion_step(self) -> Step | None:
-        """A sink whose ``invoke`` takes only the value ends a fused chain without a call of its own."""
-        invoke = getattr(self, "_invoke_value_only", None)
-        return None if invoke is None else Step("sink", invoke, self.fail)
+        """The sink as the last step of a fused chain (no call of its own per record)."""
+        return getattr(self, "_step", None)
 
     def finish(self) -> None:
         finish = getattr(self.function, "finish", None)
