@@ -125,7 +125,8 @@ class DataStream:
         return self
 
     def set_buffer_timeout(self, timeout_millis: int) -> DataStream:
-        """Accepted for compatibility: strom flushes buffers at the end of every task step."""
+        """Accepted for compatibility; the job-wide ``env.set_buffer_timeout`` bounds how long a
+        record may wait in an output buffer (strom has no per-operator timeout)."""
         return self
 
     def start_new_chain(self) -> DataStream:

@@ -291,7 +291,8 @@ class StreamExecutionEnvironment:
         return self._executor_class()(self.clock, {"runtime_mode": self._runtime_mode,
                                                    "auto_watermark_interval": self._config.get_auto_watermark_interval(),
                                          "checkpoint_config": self._checkpoint_config,
-                                         "time_characteristic": self._time_characteristic})
+                                         "time_characteristic": self._time_characteristic,
+                                         "buffer_timeout": self._buffer_timeout})
 
     def execute(self, job_name: str | None = None) -> JobExecutionResult:
         """Run the job to completion on this thread; raises ``JobExecutionError`` if it fails."""

@@ -35,6 +35,8 @@ from strom.time.valve import WatermarkValve
 BLOCKED = 3
 RECORDS_PER_SOURCE_STEP = 1024
 BATCHES_PER_STEP = 8
+SOURCE_CHUNK = 64  # records between two clock reads in a time-bounded source step
+MIN_STEP_NS = 50_000  # buffer timeout 0: a step feeding channels ends after ~50 us
 
 
 @dataclass(slots=True)
@@ -79,6 +81,15 @@ class StreamTask:
         self.records_in = 0
         self._handlers: list[tuple[Any, Any, Any, Any]] = []
         self.fusion = info.config.get("fusion", True)
+        # Buffer timeout (ms, Flink's execution.buffer-timeout): a step that feeds channels ends
+        # (and so flushes) once it has run that long, so no record waits in an output buffer much
+        # longer than the timeout. On one thread the consumer only runs between steps, so
+        # "flush after every record" (timeout 0) means: end the step after ~50 us, checking the
+        # clock after every record. Negative (-1, flush only when full): the record budget only.
+        timeout = info.config.get("buffer_timeout")
+        bounded = bool(writers) and isinstance(timeout, int) and timeout >= 0
+        self.step_ns = max(timeout * 1_000_000, MIN_STEP_NS) if bounded else None
+        self.source_chunk = 1 if timeout == 0 else SOURCE_CHUNK
 
     # -- lifecycle --
     def open(self) -> None:
@@ -167,7 +178,10 @@ class StreamTask:
             self._flush()
             return BLOCKED
         if self.is_source:
-            status = self.head.emit_next(RECORDS_PER_SOURCE_STEP)
+            if self.step_ns is None:
+                status = self.head.emit_next(RECORDS_PER_SOURCE_STEP)
+            else:
+                status = self._emit_bounded()
             if status == END:
                 self.head.output.emit_watermark(MAX_WATERMARK)
                 self._end_of_data()
@@ -178,6 +192,23 @@ class StreamTask:
             return MORE
         return status
 
+    def _emit_bounded(self) -> int:
+        """emit_next in chunks until the record budget is used or the step ran for the timeout."""
+        clock_ns = self.info.clock.monotonic_ns
+        emit, deadline = self.head.emit_next, clock_ns() + self.step_ns
+        left, status, progressed, chunk = RECORDS_PER_SOURCE_STEP, NOTHING, False, self.source_chunk
+        while left > 0:
+            status = emit(min(left, chunk))
+            if status != MORE:
+                break
+            progressed = True
+            left -= chunk
+            if clock_ns() >= deadline:
+                break
+        if status == NOTHING and progressed:
+            return MORE
+        return status
+
     def _flush(self) -> None:
         for w in self.writers:
             w.flush()
@@ -185,6 +216,8 @@ class StreamTask:
     def _process_inputs(self) -> int:
         budget = BATCHES_PER_STEP
         progressed = False
+        clock_ns = self.info.clock.monotonic_ns
+        deadline = clock_ns() + self.step_ns if self.step_ns is not None else None
         for gate, (process, process_wm, process_status, input_no) in zip(self.gates, self._handlers):
             if gate.finished:
                 continue
@@ -200,6 +233,8 @@ class StreamTask:
                             process(value, ts)
                         self.records_in += len(values)
                         budget -= 1
+                        if deadline is not None and clock_ns() >= deadline:
+                            budget = 0
                     elif type(item) is Watermark:
                         wm = gate.valve.input_watermark(c, item.timestamp)
                         if wm is not None:

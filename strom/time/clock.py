@@ -26,12 +26,19 @@ class Clock:
         """Block until ``now() >= deadline_ms`` or ``wakeup`` is set, whichever is first."""
         raise NotImplementedError
 
+    def monotonic_ns(self) -> int:
+        """A monotonic reading in nanoseconds, for bounding how long a piece of work runs."""
+        raise NotImplementedError
+
 
 class SystemClock(Clock):
     """The machine's wall clock."""
 
     def now(self) -> int:
         return _time.time_ns() // 1_000_000
+
+    def monotonic_ns(self) -> int:
+        return _time.perf_counter_ns()
 
     def sleep_until(self, deadline_ms: int, wakeup: threading.Event | None = None) -> None:
         delay = (deadline_ms - self.now()) / 1000.0
@@ -51,6 +58,9 @@ class ManualClock(Clock):
 
     def now(self) -> int:
         return self._now
+
+    def monotonic_ns(self) -> int:
+        return self._now * 1_000_000
 
     def advance(self, ms: int) -> None:
         """Move time forward by ``ms`` milliseconds."""
