@@ -107,7 +107,17 @@ class TypeInformation:
         expr = self._fast_expr("v")
         if expr is None:
             return lambda v: self._check(v, "") is None
-        return eval(f"lambda v: {expr}", {"Row": Row})  # noqa: S307 - built from our own parts
+        return eval(f"lambda v: {expr}", self.fast_globals())  # noqa: S307 - built from our own parts
+
+    def fast_expression(self, var: str) -> str | None:
+        """The quick check of :meth:`fast_check` as a Python expression over the variable ``var``
+        (it may refer to ``Row``), for inlining into generated code; None when there is none."""
+        return self._fast_expr(var)
+
+    @staticmethod
+    def fast_globals() -> dict[str, Any]:
+        """The names a :meth:`fast_expression` may refer to."""
+        return {"Row": Row}
 
     def _fast_expr(self, var: str) -> str | None:
         """A Python expression over ``var`` that is true only for valid values (None: no fast form)."""

@@ -38,7 +38,8 @@ class Step:
     """One fused piece of work on a record.
 
     Kinds: ``map`` (``value = fn(value)``), ``filter`` (drop unless ``fn(value)``), ``check``
-    (``fn`` is a quick type predicate; ``fail(value)`` runs the full validation when it says no),
+    (``fn`` is a quick type predicate, inlined when ``names["expression"](var)`` gives its
+    source; ``fail(value)`` runs the full validation when it says no),
     ``sink`` (``fn(value)`` consumes the record), ``sink_ctx`` (``fn(value, ctx)`` with
     ``names["ctx"]``, a sink context whose ``_ts`` is set first) and ``inline`` (an operator's own per-record code:
     ``code`` lines over ``value`` and ``ts`` that refer to ``names`` as ``{p}name``, with a line
@@ -86,7 +87,12 @@ def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, 
             tail = None
             continue
         if step.kind == "check":
-            lines += [f"if not {f}({var}):", f"    {fail}({var})"]
+            expr = step.names["expression"](var) if step.names else None
+            if expr is None:
+                lines += [f"if not {f}({var}):", f"    {fail}({var})"]
+            else:  # the type's quick check inlined: no call per record
+                namespace.update(step.names.get("globals", {}))
+                lines += [f"if not {expr}:", f"    {fail}({var})"]
             continue
         call = {"map": f"{var} = {f}({var})", "filter": f"keep = {f}({var})", "sink": f"{f}({var})",
                 "sink_ctx": f"{f}({var}, {f}_ctx)"}.get(step.kind)

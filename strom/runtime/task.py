@@ -304,7 +304,8 @@ class StreamTask:
 def _check_step(type_info: Any, where: str) -> Step:
     """The declared-type check of an operator's output as a fused-chain step."""
     validate = type_info.validate
-    return Step("check", type_info.fast_check(), lambda value: validate(value, where))
+    names = {"expression": type_info.fast_expression, "globals": type_info.fast_globals()}
+    return Step("check", type_info.fast_check(), lambda value: validate(value, where), names=names)
 
 
 def _validating(collect: Any, type_info: Any, where: str) -> Any:
