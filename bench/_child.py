@@ -3,7 +3,7 @@
 Usage: python bench/_child.py ENGINE WORKLOAD N PARALLELISM EXPECTED_PICKLE
        python bench/_child.py expected WORKLOAD N - EXPECTED_PICKLE   (writes workloads.expected_*)
   ENGINE is ``plain``, ``strom`` (output types declared, as pyflink_bench.py does) or
-  ``strom-untyped`` (no output_type/key_type declared). Prints one JSON line prefixed with ``RESULT `` on stdout:
+  ``strom`` (no output_type/key_type declared). Prints one JSON line prefixed with ``RESULT `` on stdout:
   seconds (wall time of the run), cpu_s, maxrss_mb (this process's peak RSS, read before the
   expected result is loaded), import_s (time to import the engine), ok, error.
 
@@ -105,10 +105,10 @@ def main():
             import plain
 
             runner = lambda: plain.run(workload, n)  # noqa: E731
-        elif engine in ("strom", "strom-untyped"):
+        elif engine in ("strom+types", "strom"):
             import strom_jobs
 
-            typed = engine == "strom"
+            typed = engine == "strom+types"
             runner = lambda: strom_jobs.run_job(workload, n, parallelism, typed)  # noqa: E731
         else:
             raise SystemExit("unknown engine %r" % engine)

@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-COLORS = {"plain": "#7f7f7f", "strom": "#1f77b4", "strom-untyped": "#6baed6",
+COLORS = {"plain": "#7f7f7f", "strom+types": "#1f77b4", "strom": "#6baed6",
           "bytewax": "#ff7f0e", "pyflink": "#d62728"}
 
 
@@ -100,10 +100,10 @@ def main(argv=None) -> int:
                      "{:,}".format(a.get("n", 0)).replace(",", " "), a.get("runs", "?"),
                      m.get("nproc", "?"), m.get("cpu", "unknown CPU"), m.get("python", "?"), date),
                  fontsize=11)
-    fig.text(0.01, 0.005, "strom = declared output types (validated); strom-untyped = no declared "
-             "types; p = strom's parallelism (one thread either way); hatched = p > 1. "
+    fig.text(0.01, 0.005, "strom = no declared output types; strom+types = declared (validated per record) "
+             "as pyflink_bench.py does;\np = strom's parallelism (one thread either way); hatched = p > 1. "
              "strom commit %s." % m.get("strom_commit", "?"), fontsize=8, color="#555555")
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    fig.tight_layout(rect=(0, 0.035, 1, 1))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

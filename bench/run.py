@@ -7,7 +7,7 @@ Usage:
                         [--no-peers] [--timeout 900]
 
 For every workload, every engine configuration (the plain loop; strom at each parallelism, as
-``strom`` with output types declared as pyflink_bench.py does and as ``strom-untyped`` without
+``strom+types`` with output types declared as pyflink_bench.py does and as ``strom`` without
 them; Bytewax / PyFlink when they are importable) runs ``--runs`` times, each run in a fresh
 interpreter (bench/_child.py) so that its peak RSS is its own. Runs are interleaved (run 1 of
 every configuration, then run 2, ...) so that drift in machine load hits all of them alike.
@@ -218,7 +218,7 @@ def main(argv=None):
                     help="where to write the results (default bench/results/latest.json)")
     ap.add_argument("--variants", default="typed,untyped",
                     help="strom variants: 'typed' (output_type/key_type declared, as pyflink_bench.py "
-                         "does; engine 'strom') and/or 'untyped' (none declared; engine 'strom-untyped')")
+                         "does; engine 'strom+types') and/or 'untyped' (none declared; engine 'strom')")
     ap.add_argument("--no-peers", action="store_true", help="skip Bytewax/PyFlink even if importable")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per run before it is killed")
     args = ap.parse_args(argv)
@@ -228,7 +228,7 @@ def main(argv=None):
         if w not in WORKLOADS:
             ap.error("unknown workload %r (expected W1, W2, W3)" % w)
     pars = [int(p) for p in args.parallelism.split(",") if p.strip()]
-    variant_engines = {"typed": "strom", "untyped": "strom-untyped"}
+    variant_engines = {"typed": "strom+types", "untyped": "strom"}
     try:
         strom_engines = [variant_engines[v.strip()] for v in args.variants.split(",") if v.strip()]
     except KeyError as exc:
@@ -270,7 +270,7 @@ def main(argv=None):
             key = (c["workload"], c["engine"])
             if key in unavailable:
                 continue
-            if c["engine"] in ("plain", "strom", "strom-untyped"):
+            if c["engine"] in ("plain", "strom+types", "strom"):
                 res = run_ours(c["engine"], c["workload"], n, c["parallelism"], expected_files[c["workload"]],
                                args.timeout)
             else:

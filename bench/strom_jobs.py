@@ -19,7 +19,7 @@ class-level registry; after the job, :func:`collect_results` merges the register
 own copy of the function, as PyFlink does, or shares one instance).
 
 Output types are declared (``output_type=Types.TUPLE(...)``, ``key_type``) as in pyflink_bench.py
-unless ``typed=False`` (engine ``strom-untyped`` in bench/run.py).
+unless ``typed=False`` (engine ``strom`` in bench/run.py).
 
 ``run_job(workload, n, parallelism, typed)`` builds and executes one job and returns
 ``(summary, info)``; ``check`` in ``bench/_child.py`` compares the summary with
