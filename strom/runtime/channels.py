@@ -32,6 +32,11 @@ class Channel:
         """True while the consumer can take more batches."""
         raise NotImplementedError
 
+    def unread(self, item: Any) -> None:
+        """Consumer side: put ``item`` back so that the next ``poll`` returns it (the rest of a
+        batch whose processing was cut short by a due timer)."""
+        raise NotImplementedError
+
 
 class LocalChannel(Channel):
     """An in-memory deque; thread-safe for one producer and one consumer (deque ops are atomic)."""
@@ -57,6 +62,9 @@ class LocalChannel(Channel):
 
     def has_credit(self) -> bool:
         return len(self.queue) < self.credits
+
+    def unread(self, item: Any) -> None:
+        self.queue.appendleft(item)
 
     def __len__(self) -> int:
         return len(self.queue)

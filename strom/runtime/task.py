@@ -35,8 +35,10 @@ from strom.time.valve import WatermarkValve
 BLOCKED = 3
 RECORDS_PER_SOURCE_STEP = 1024
 BATCHES_PER_STEP = 8
-SOURCE_CHUNK = 64  # records between two clock reads in a time-bounded source step
+SOURCE_CHUNK = 64  # records between two deadline checks, to start with (adapts to record cost)
 MIN_STEP_NS = 50_000  # buffer timeout 0: a step feeding channels ends after ~50 us
+SLOW_SLICE_NS = 1_000_000  # a slice slower than this shrinks (slow records: check more often)
+FAST_SLICE_NS = 100_000  # a slice faster than this grows back
 
 
 @dataclass(slots=True)
@@ -89,7 +91,8 @@ class StreamTask:
         timeout = info.config.get("buffer_timeout")
         bounded = bool(writers) and isinstance(timeout, int) and timeout >= 0
         self.step_ns = max(timeout * 1_000_000, MIN_STEP_NS) if bounded else None
-        self.source_chunk = 1 if timeout == 0 else SOURCE_CHUNK
+        self.max_slice = 1 if timeout == 0 else SOURCE_CHUNK
+        self.slice = 1  # records between two deadline checks; grows to max_slice while records are fast
 
     # -- lifecycle --
     def open(self) -> None:
@@ -178,7 +181,7 @@ class StreamTask:
             self._flush()
             return BLOCKED
         if self.is_source:
-            if self.step_ns is None:
+            if self.step_ns is None and pts.next_deadline is None:
                 status = self.head.emit_next(RECORDS_PER_SOURCE_STEP)
             else:
                 status = self._emit_bounded()
@@ -192,22 +195,58 @@ class StreamTask:
             return MORE
         return status
 
+    def _due(self, deadline_ns: int | None) -> bool:
+        """Should the step end now: the buffer timeout ran out, or a processing-time timer is due."""
+        if deadline_ns is not None and self.info.clock.monotonic_ns() >= deadline_ns:
+            return True
+        pts = self.info.processing_time
+        return pts.next_deadline is not None and pts.clock.now() >= pts.next_deadline
+
+    def _adapt(self, started_ns: int) -> None:
+        """Shrink the slice between two deadline checks when records are slow, grow it when fast."""
+        took = self.info.clock.monotonic_ns() - started_ns
+        if took > SLOW_SLICE_NS:
+            self.slice = max(1, self.slice // 4)
+        elif took < FAST_SLICE_NS and self.slice < self.max_slice:
+            self.slice *= 2
+
     def _emit_bounded(self) -> int:
-        """emit_next in chunks until the record budget is used or the step ran for the timeout."""
+        """emit_next in slices, checking between slices whether the buffer timeout ran out or a
+        timer (say, the periodic watermark) is due, so a slow pipeline still flushes and emits."""
         clock_ns = self.info.clock.monotonic_ns
-        emit, deadline = self.head.emit_next, clock_ns() + self.step_ns
-        left, status, progressed, chunk = RECORDS_PER_SOURCE_STEP, NOTHING, False, self.source_chunk
+        deadline = clock_ns() + self.step_ns if self.step_ns is not None else None
+        emit, left, status, progressed = self.head.emit_next, RECORDS_PER_SOURCE_STEP, NOTHING, False
         while left > 0:
-            status = emit(min(left, chunk))
+            started, chunk = clock_ns(), min(left, self.slice)
+            status = emit(chunk)
             if status != MORE:
                 break
             progressed = True
             left -= chunk
-            if clock_ns() >= deadline:
+            self._adapt(started)
+            if self._due(deadline):
                 break
         if status == NOTHING and progressed:
             return MORE
         return status
+
+    def _process_batch(self, process: Any, values: list, timestamps: list, ch: Channel,
+                       deadline: int | None) -> bool:
+        """Process a batch in slices; if the step is due midway, put the rest back on the channel.
+
+        Returns True when the batch was cut short."""
+        n, i, clock_ns = len(values), 0, self.info.clock.monotonic_ns
+        while i < n:
+            started, end = clock_ns(), min(n, i + self.slice)
+            for value, ts in zip(values[i:end], timestamps[i:end]):
+                process(value, ts)
+            self.records_in += end - i
+            i = end
+            self._adapt(started)
+            if i < n and self._due(deadline):
+                ch.unread((values[i:], timestamps[i:]))
+                return True
+        return False
 
     def _flush(self) -> None:
         for w in self.writers:
@@ -218,6 +257,7 @@ class StreamTask:
         progressed = False
         clock_ns = self.info.clock.monotonic_ns
         deadline = clock_ns() + self.step_ns if self.step_ns is not None else None
+        pts = self.info.processing_time
         for gate, (process, process_wm, process_status, input_no) in zip(self.gates, self._handlers):
             if gate.finished:
                 continue
@@ -229,11 +269,13 @@ class StreamTask:
                     progressed = True
                     if type(item) is tuple:
                         values, timestamps = item
-                        for value, ts in zip(values, timestamps):
-                            process(value, ts)
-                        self.records_in += len(values)
                         budget -= 1
-                        if deadline is not None and clock_ns() >= deadline:
+                        if deadline is None and pts.next_deadline is None:
+                            for value, ts in zip(values, timestamps):
+                                process(value, ts)
+                            self.records_in += len(values)
+                        elif self._process_batch(process, values, timestamps, ch, deadline) \
+                                or self._due(deadline):
                             budget = 0
                     elif type(item) is Watermark:
                         wm = gate.valve.input_watermark(c, item.timestamp)
