@@ -98,61 +98,24 @@ class StreamTask:
     def open(self) -> None:
         """Set up, wire and open the chain, tail first so every target is ready before its source.
 
-        Runs of stateless map/filter operators are then fused into one generated function per
-        run (see :mod:`strom.runtime.fusion`), so a record crosses them without extra calls.
+        Runs of stateless work are then fused into one generated function per run (see
+        :mod:`strom.runtime.fusion`), so a record crosses them without extra calls.
         """
         ops = self.operators
         for op in ops:
             op.setup(self.info, Output())
         fused: dict[int, tuple[list[Step], Any]] = {}  # op index -> (steps from it, tail)
         for i in reversed(range(len(ops))):
-            out = ops[i].output
-            for route in self.routes[i]:
-                if isinstance(route.target, RecordWriter):
-                    w = route.target
-                    collect, wm, status = w.collect, w.emit_watermark, w.emit_status
-                else:
-                    t = ops[route.target]
-                    collect, wm, status = t.process_element, t.process_watermark, t.process_status
-                if route.tag is None:
-                    out.add_main(collect)
-                else:
-                    out.add_side(route.tag, collect)
-                out.add_watermark_target(wm, status)
-            raw_collect, check = out.collect, None
-            if ops[i].output_type is not None:
-                where = f"operator '{ops[i].name}' output"
-                out.collect = _validating(out.collect, ops[i].output_type, where)
-                check = _check_step(ops[i].output_type, where)
+            raw_collect, check = self._wire(i)
             ops[i].open()
-            # (a source whose output was replaced, e.g. to stamp ingestion time, keeps its own loop)
-            if (i == 0 and self.fusion and isinstance(ops[0], IteratorSourceOperator)
-                    and type(ops[0].output) is Output):
-                routes = self.routes[0]
-                nxt = routes[0].target if len(routes) == 1 and routes[0].tag is None else None
-                if isinstance(nxt, int) and nxt in fused and check is None:
-                    ops[0].loop = compile_source_loop(*fused[nxt])
-            step = getattr(ops[i], "fusion_step", lambda: None)() if self.fusion else None
+            if not self.fusion:
+                continue
+            if i == 0:
+                self._fuse_source(fused, check)
+            step = getattr(ops[i], "fusion_step", lambda: None)()
             if step is not None:
-                # a terminal step emits through its own (already validating) outputs
-                own = [step] if check is None or step.kind in TERMINAL else [step, check]
-                routes = self.routes[i]
-                nxt = routes[0].target if len(routes) == 1 and routes[0].tag is None else None
-                if step.kind == "inline" and isinstance(nxt, int) and nxt in fused \
-                        and all(x.kind != "inline" for x in fused[nxt][0]):
-                    # splice the next operators in where this one emits (its check first)
-                    then_steps, then_tail = fused[nxt]
-                    then = ([check, *then_steps] if check is not None else then_steps, then_tail)
-                    steps, tail = [dataclasses.replace(step, then=then)], None
-                elif step.kind in TERMINAL:
-                    steps, tail = own, None
-                elif isinstance(nxt, int) and nxt in fused:
-                    steps, tail = fused[nxt]
-                    steps = [*own, *steps]
-                else:
-                    steps, tail = own, raw_collect
-                fused[i] = (steps, tail)
-                ops[i].process_element = compile_steps(steps, tail)
+                fused[i] = self._fuse(i, step, check, raw_collect, fused)
+                ops[i].process_element = compile_steps(*fused[i])
         head = self.head
         if len(self.gates) == 2:
             self._handlers = [
@@ -161,6 +124,62 @@ class StreamTask:
         elif self.gates:
             self._handlers = [(head.process_element, head.process_watermark, head.process_status, 1)]
         self.opened = True
+
+    def _wire(self, i: int) -> tuple[Any, Step | None]:
+        """Connect operator ``i``'s output to its routes; returns its unvalidated ``collect`` and,
+        when its output type is declared, the check step for fusion."""
+        op = self.operators[i]
+        out = op.output
+        for route in self.routes[i]:
+            if isinstance(route.target, RecordWriter):
+                w = route.target
+                collect, wm, status = w.collect, w.emit_watermark, w.emit_status
+            else:
+                t = self.operators[route.target]
+                collect, wm, status = t.process_element, t.process_watermark, t.process_status
+            if route.tag is None:
+                out.add_main(collect)
+            else:
+                out.add_side(route.tag, collect)
+            out.add_watermark_target(wm, status)
+        raw_collect, check = out.collect, None
+        if op.output_type is not None:
+            where = f"operator '{op.name}' output"
+            out.collect = _validating(out.collect, op.output_type, where)
+            check = _check_step(op.output_type, where)
+        return raw_collect, check
+
+    def _next_chained(self, i: int) -> int | None:
+        """The chained operator that alone receives operator ``i``'s records, if there is one."""
+        routes = self.routes[i]
+        if len(routes) == 1 and routes[0].tag is None and isinstance(routes[0].target, int):
+            return routes[0].target
+        return None
+
+    def _fuse(self, i: int, step: Step, check: Step | None, raw_collect: Any,
+              fused: dict[int, tuple[list[Step], Any]]) -> tuple[list[Step], Any]:
+        """The steps (and tail) operator ``i`` runs per record, joined with the fused run after it."""
+        nxt = self._next_chained(i)
+        after = fused.get(nxt) if nxt is not None else None
+        if step.kind == "inline" and after is not None and all(x.kind != "inline" for x in after[0]):
+            # splice the next operators in where this one emits (its type check first)
+            then = ([check, *after[0]] if check is not None else after[0], after[1])
+            return [dataclasses.replace(step, then=then)], None
+        if step.kind in TERMINAL:  # emits through its own (already validating) outputs
+            return [step], None
+        own = [step] if check is None else [step, check]
+        if after is not None:
+            return [*own, *after[0]], after[1]
+        return own, raw_collect
+
+    def _fuse_source(self, fused: dict[int, tuple[list[Step], Any]], check: Step | None) -> None:
+        """Generate the source head's loop around the fused run it feeds (inline sources only;
+        a source whose output was replaced, e.g. to stamp ingestion time, keeps its own loop)."""
+        head = self.operators[0]
+        nxt = self._next_chained(0)
+        if (isinstance(head, IteratorSourceOperator) and type(head.output) is Output
+                and nxt in fused and check is None):
+            head.loop = compile_source_loop(*fused[nxt])
 
     def can_run(self) -> bool:
         """False while any downstream channel is out of credit (backpressure)."""
