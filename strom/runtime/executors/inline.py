@@ -12,10 +12,8 @@ for partitioning semantics. The process executor spreads subtasks across cores.
 """
 from __future__ import annotations
 
-import time as _time
 from typing import Any
 
-from strom.errors import StromError
 from strom.graph.job_graph import JobGraph
 from strom.metrics import MetricRegistry
 from strom.runtime.deploy import build_tasks
@@ -42,10 +40,9 @@ class InlineExecutor:
         clock = self.clock
         metrics = MetricRegistry(clock)
         control.metrics = metrics
-        start = _time.perf_counter()
+        start_ns = clock.monotonic_ns()
         tasks = build_tasks(graph, clock, metrics, job_parameters=job_parameters,
                             batch_size=self.config.get("batch_size", 1024), config=self.config)
-        control.tasks = tasks  # type: ignore[attr-defined]
         wake = control.wakeup
         for t in tasks:
             if isinstance(t.head, ThreadedSourceOperator):
@@ -63,12 +60,12 @@ class InlineExecutor:
         close_errors = [e for t in tasks for e in t.close()]
         if error is None and close_errors:
             error = close_errors[0]
-        elapsed_ms = int((_time.perf_counter() - start) * 1000)
+        elapsed_ms = (clock.monotonic_ns() - start_ns) // 1_000_000
         if error is not None:
             control.error = error
             control.status = JobStatus.FAILED
             control.done.set()
-            if not isinstance(error, (StromError, Exception)):
+            if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: not a job failure
                 raise error
             return control.wait()
         if control.cancel_requested.is_set() and not all(t.finished for t in tasks):
