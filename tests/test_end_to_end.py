@@ -411,3 +411,24 @@ def test_idle_source_does_not_hold_back_the_watermark(env: StreamExecutionEnviro
         .process(At()).add_sink(sink)
     env.execute("idle")
     assert sorted(sink.values)[:2] == [("a", 5, 100), ("b", 50, 100)]
+
+
+def test_side_output_records_without_consumer_are_counted(env: Any) -> None:
+    from strom.datastream import OutputTag, ProcessFunction
+
+    tag = OutputTag("unused")
+
+    class Split(ProcessFunction):
+        def process_element(self, value, ctx):
+            if value % 2:
+                yield tag, value
+            else:
+                yield value
+
+    env.from_collection(list(range(10))).process(Split()).name("split").print()
+    client = env.execute_async("side")
+    client.wait(30)
+    metrics = client.metrics.metrics
+    dropped = [m.get_value() for name, m in metrics.items() if name.endswith("split.numSideOutputRecordsDropped")]
+    assert dropped == [5]
+    assert any(name.endswith("numRecordsIn") for name in metrics)

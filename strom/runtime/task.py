@@ -123,6 +123,9 @@ class StreamTask:
                 (head.process_element2, head.process_watermark2, None, 2)]
         elif self.gates:
             self._handlers = [(head.process_element, head.process_watermark, head.process_status, 1)]
+        metrics = self.info.metrics
+        metrics.gauge("numRecordsIn", lambda: self.records_in)
+        metrics.gauge("numRecordsOut", lambda: sum(w.records_out for w in self.writers))
         self.opened = True
 
     def _wire(self, i: int) -> tuple[Any, Step | None]:

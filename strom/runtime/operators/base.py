@@ -39,6 +39,8 @@ class StreamOperator:
         self.info = info
         self.output = output
         self.metrics = info.metrics.add_group(self.name)
+        # records emitted to a side output that nothing consumes: counted, never silently lost
+        self.metrics.gauge("numSideOutputRecordsDropped", lambda: self.output.dropped_side_records)
         if self.key_selector is not None:
             self.backend = MemoryStateBackend(
                 key_group_range(info.subtask_index, info.parallelism, info.max_parallelism),
