@@ -31,12 +31,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from strom.api._java_format import (
+    java_double,
+    java_float,
+    java_instant,
+    java_local_date_time,
+    java_local_time,
+    java_sql_timestamp,
+)
 from strom.api.durations import Instant
 from strom.api.row import Row, RowKind
 from strom.errors import InvalidTypeError, describe
@@ -178,77 +185,6 @@ def _check_char(v: object) -> str | None:
     return None if isinstance(v, str) and len(v) == 1 else "a CHAR is a one-character str"
 
 
-def _java_decimal_digits(text: str) -> tuple[str, int]:
-    """Significant digits and decimal exponent (d.ddd x 10^e) of a decimal literal."""
-    _sign, digits, exp = Decimal(text).normalize().as_tuple()
-    ds = "".join(map(str, digits))
-    return ds, len(ds) + int(exp) - 1
-
-
-def _java_floating(x: float, shortest: str) -> str:
-    """Java ``Double.toString``/``Float.toString`` layout of the shortest digits."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    sign = "-" if math.copysign(1.0, x) < 0 else ""
-    if x == 0:
-        return sign + "0.0"
-    ds, e = _java_decimal_digits(shortest.lstrip("-"))
-    if 1e-3 <= abs(x) < 1e7:
-        if e >= 0:
-            whole, frac = ds[: e + 1].ljust(e + 1, "0"), ds[e + 1:]
-        else:
-            whole, frac = "0", "0" * (-e - 1) + ds
-        return f"{sign}{whole}.{frac or '0'}"
-    return f"{sign}{ds[0]}.{ds[1:] or '0'}E{e}"
-
-
-def _java_double(v: Any) -> str:
-    x = float(v)
-    return _java_floating(x, repr(x))
-
-
-def _java_float(v: Any) -> str:
-    f = struct.unpack("f", struct.pack("f", float(v)))[0]
-    if math.isnan(f) or math.isinf(f) or f == 0:
-        return _java_floating(f, "0")
-    for precision in range(1, 10):  # the shortest digits that read back as the same float32
-        text = f"{f:.{precision}g}"
-        if struct.unpack("f", struct.pack("f", float(text)))[0] == f:
-            return _java_floating(f, text)
-    return _java_floating(f, repr(f))
-
-
-def _java_fraction(nanos: int) -> str:
-    """``java.time`` fraction: groups of three digits, omitted when zero."""
-    if nanos == 0:
-        return ""
-    if nanos % 1_000_000 == 0:
-        return f".{nanos // 1_000_000:03d}"
-    if nanos % 1000 == 0:
-        return f".{nanos // 1000:06d}"
-    return f".{nanos:09d}"
-
-
-def _java_local_time(t: dt.time) -> str:
-    text = f"{t.hour:02d}:{t.minute:02d}"
-    nanos = t.microsecond * 1000
-    if t.second or nanos:
-        text += f":{t.second:02d}{_java_fraction(nanos)}"
-    return text
-
-
-def _java_sql_timestamp(d: dt.datetime) -> str:
-    frac = f"{d.microsecond * 1000:09d}".rstrip("0") or "0"
-    return f"{d.date().isoformat()} {d.hour:02d}:{d.minute:02d}:{d.second:02d}.{frac}"
-
-
-def _java_instant(i: Instant) -> str:
-    day = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=i.seconds)
-    return day.strftime("%Y-%m-%dT%H:%M:%S") + _java_fraction(i.nanos) + "Z"
-
-
 @dataclass(frozen=True, slots=True)
 class _Scalar:
     name: str
@@ -265,19 +201,19 @@ _SCALARS = {s.name: s for s in (
     _Scalar("SHORT", False, _int_range(16), str),
     _Scalar("INT", False, _int_range(32), str),
     _Scalar("LONG", False, _int_range(64), str),
-    _Scalar("FLOAT", False, _check_float32, _java_float),
-    _Scalar("DOUBLE", False, _is(int, float), _java_double),
+    _Scalar("FLOAT", False, _check_float32, java_float),
+    _Scalar("DOUBLE", False, _is(int, float), java_double),
     _Scalar("CHAR", False, _check_char, str),
     _Scalar("BIG_INT", True, _is(int), str),
     _Scalar("BIG_DEC", True, _is(Decimal, int), lambda v: str(Decimal(v))),
-    _Scalar("INSTANT", True, _is(Instant), _java_instant),
+    _Scalar("INSTANT", True, _is(Instant), java_instant),
     _Scalar("SQL_DATE", True, _is(dt.date, exclude=_not_datetime), dt.date.isoformat),
     _Scalar("SQL_TIME", True, _is(dt.time), lambda t: t.strftime("%H:%M:%S")),
-    _Scalar("SQL_TIMESTAMP", True, _is(dt.datetime), _java_sql_timestamp),
+    _Scalar("SQL_TIMESTAMP", True, _is(dt.datetime), java_sql_timestamp),
     _Scalar("LOCAL_DATE", True, _is(dt.date, exclude=_not_datetime), dt.date.isoformat),
-    _Scalar("LOCAL_TIME", True, _is(dt.time), _java_local_time),
+    _Scalar("LOCAL_TIME", True, _is(dt.time), java_local_time),
     _Scalar("LOCAL_DATE_TIME", True, _is(dt.datetime),
-            lambda d: f"{d.date().isoformat()}T{_java_local_time(d.time())}"),
+            java_local_date_time),
 )}
 
 
@@ -365,20 +301,53 @@ def _check_fields(types: Sequence[TypeInformation], values: Sequence[object], pa
     return None
 
 
-class RowTypeInfo(TypeInformation):
+class _FieldsTypeInfo(TypeInformation):
+    """Shared body of the row and tuple types: a fixed number of typed fields."""
+
+    __slots__ = ("_types",)
+    nullable = False
+    _constructor = ""
+    _accepts: tuple[type, ...] = ()
+    _expected = ""
+
+    def __init__(self, field_types: Sequence[TypeInformation]) -> None:
+        _require_types(f"Types.{self._constructor}", field_types)
+        self._types = tuple(field_types)
+
+    def get_field_types(self) -> list[TypeInformation]:
+        """Field types in position order."""
+        return list(self._types)
+
+    def _shape_mismatch(self, value: object, path: str) -> _Mismatch | None:
+        """A value of the wrong container type or arity."""
+        if not isinstance(value, self._accepts):
+            return _Mismatch(path, self, value, self._expected)
+        if len(value) != len(self._types):  # type: ignore[arg-type]
+            return _Mismatch(path, self, value,
+                             f"arity {len(value)}, declared {len(self._types)} fields")  # type: ignore[arg-type]
+        return None
+
+    def _fast_fields(self, var: str) -> list[str] | None:
+        """The fields' quick checks over ``var[i]``, or None when one has none."""
+        fields = [t._fast_expr(f"{var}[{i}]") for i, t in enumerate(self._types)]
+        return None if any(f is None for f in fields) else fields  # type: ignore[return-value]
+
+
+class RowTypeInfo(_FieldsTypeInfo):
     """Type of :class:`Row` records with typed (optionally named) fields."""
 
-    __slots__ = ("_types", "_names")
-    nullable = False
+    __slots__ = ("_names",)
+    _constructor = "ROW"
+    _accepts = (Row, tuple, list)
+    _expected = "expected a Row, tuple or list"
 
     def __init__(self, field_types: Sequence[TypeInformation],
                  field_names: Sequence[str] | None = None) -> None:
-        _require_types("Types.ROW", field_types)
+        super().__init__(field_types)
         if field_names is not None and len(field_names) != len(field_types):
             msg = (f"Types.ROW_NAMED: {len(field_names)} names {list(field_names)} for "
                    f"{len(field_types)} types; give one name per field type")
             raise InvalidTypeError(msg)
-        self._types = tuple(field_types)
         self._names = None if field_names is None else tuple(field_names)
 
     def get_field_names(self) -> list[str]:
@@ -390,16 +359,10 @@ class RowTypeInfo(TypeInformation):
         names = self.get_field_names()
         return names.index(field_name) if field_name in names else -1
 
-    def get_field_types(self) -> list[TypeInformation]:
-        """Field types in position order."""
-        return list(self._types)
-
     def _mismatch(self, value: object, path: str) -> _Mismatch | None:
-        if not isinstance(value, Row | tuple | list):
-            return _Mismatch(path, self, value, "expected a Row, tuple or list")
-        if len(value) != len(self._types):
-            return _Mismatch(path, self, value,
-                             f"arity {len(value)}, declared {len(self._types)} fields")
+        bad = self._shape_mismatch(value, path)
+        if bad is not None:
+            return bad
         names = self.get_field_names()
         if isinstance(value, Row) and value._fields is not None and self._names is not None:
             if sorted(value._fields) != sorted(names):
@@ -414,8 +377,8 @@ class RowTypeInfo(TypeInformation):
     def _fast_expr(self, var: str) -> str | None:
         if self._names is not None:
             return None  # named rows may list fields in another order: the full check handles it
-        fields = [t._fast_expr(f"{var}[{i}]") for i, t in enumerate(self._types)]
-        if any(f is None for f in fields):
+        fields = self._fast_fields(var)
+        if fields is None:
             return None
         return (f"(type({var}) is tuple and len({var}) == {len(fields)}"
                 + "".join(f" and ({var}[{i}] is None or {f})" for i, f in enumerate(fields)) + ")")
@@ -438,32 +401,24 @@ class RowTypeInfo(TypeInformation):
         return f"Types.ROW_NAMED({list(self._names)!r}, [{types}])"
 
 
-class TupleTypeInfo(TypeInformation):
+class TupleTypeInfo(_FieldsTypeInfo):
     """Type of tuples with typed fields (Java ``TupleN``)."""
 
-    __slots__ = ("_types",)
-    nullable = False
-
-    def __init__(self, field_types: Sequence[TypeInformation]) -> None:
-        _require_types("Types.TUPLE", field_types)
-        self._types = tuple(field_types)
-
-    def get_field_types(self) -> list[TypeInformation]:
-        """Field types in position order."""
-        return list(self._types)
+    __slots__ = ()
+    _constructor = "TUPLE"
+    _accepts = (tuple, list, Row)
+    _expected = "expected a tuple"
 
     def _mismatch(self, value: object, path: str) -> _Mismatch | None:
-        if not isinstance(value, tuple | list | Row):
-            return _Mismatch(path, self, value, "expected a tuple")
-        if len(value) != len(self._types):
-            return _Mismatch(path, self, value,
-                             f"arity {len(value)}, declared {len(self._types)} fields")
+        bad = self._shape_mismatch(value, path)
+        if bad is not None:
+            return bad
         labels = [f"field {i}" for i in range(len(self._types))]
         return _check_fields(self._types, list(value), path, labels, nullable_fields=False)
 
     def _fast_expr(self, var: str) -> str | None:
-        fields = [t._fast_expr(f"{var}[{i}]") for i, t in enumerate(self._types)]
-        if any(f is None for f in fields):
+        fields = self._fast_fields(var)
+        if fields is None:
             return None
         return f"(type({var}) is tuple and len({var}) == {len(fields)}" + "".join(f" and {f}" for f in fields) + ")"
 

@@ -79,6 +79,13 @@ class HeapStateBase:
                "(or another function on a KeyedStream), or key_by the stream first")
         return StateAccessError(msg)
 
+    def clear(self) -> None:
+        """Remove the current key's entry in the current namespace (every state kind)."""
+        key = self._backend.current_key
+        if key is None:
+            raise self._outside()
+        self._table.pop(key, None)
+
     def _table_for(self, namespace: Any) -> dict[Any, Any] | None:
         return self._tables.get(namespace)
 
@@ -87,6 +94,27 @@ class HeapStateBase:
             table = self._tables.get(namespace)
             if table is not None and not table:
                 del self._tables[namespace]
+
+    def _merge_values(self, target: Any, sources: Iterable[Any],
+                      combine: Callable[[Any, Any], Any], absent: Any) -> None:
+        """Move the current key's single values from ``sources`` into ``target``, folding them
+        with ``combine`` (target's value first); ``absent`` marks a missing value."""
+        key = self._backend.current_key
+        if key is None:
+            raise self._outside()
+        merged: Any = absent
+        for source in sources:
+            table = self._tables.get(source)
+            if table is None or source == target:
+                continue
+            value = table.pop(key, absent)
+            self._drop_if_empty(source)
+            if value is not absent:
+                merged = value if merged is absent else combine(merged, value)
+        if merged is not absent:
+            table = self._tables.setdefault(target, {})
+            current = table.get(key, absent)
+            table[key] = merged if current is absent else combine(current, merged)
 
     # -- raw access for the backend: snapshots, cleanup, inspection --------------------------
 
@@ -123,12 +151,6 @@ class HeapValueState(HeapStateBase, ValueState):
             self._table.pop(key, None)
         else:
             self._table[key] = value
-
-    def clear(self) -> None:
-        key = self._backend.current_key
-        if key is None:
-            raise self._outside()
-        self._table.pop(key, None)
 
 
 def _reject_none(name: str, values: Any) -> list[Any]:
@@ -189,12 +211,6 @@ class HeapListState(HeapStateBase, ListState):
             self._table[key] = new
         else:
             self._table.pop(key, None)
-
-    def clear(self) -> None:
-        key = self._backend.current_key
-        if key is None:
-            raise self._outside()
-        self._table.pop(key, None)
 
     def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
         key = self._backend.current_key
@@ -275,12 +291,6 @@ class HeapMapState(HeapStateBase, MapState):
     def is_empty(self) -> bool:
         return not self._map()
 
-    def clear(self) -> None:
-        key = self._backend.current_key
-        if key is None:
-            raise self._outside()
-        self._table.pop(key, None)
-
 
 class HeapReducingState(HeapStateBase, ReducingState):
     """``ReducingState``: stores the running reduction; ``add(None)`` clears (as in Flink)."""
@@ -292,11 +302,7 @@ class HeapReducingState(HeapStateBase, ReducingState):
         self._init(backend, descriptor)
         self._reduce = descriptor.reduce
 
-    def get(self) -> Any:
-        key = self._backend.current_key
-        if key is None:
-            raise self._outside()
-        return self._table.get(key)
+    get = HeapValueState.value  # the stored reduction, as it is
 
     def add(self, value: Any) -> None:
         key = self._backend.current_key
@@ -313,29 +319,9 @@ class HeapReducingState(HeapStateBase, ReducingState):
         else:
             table[key] = result
 
-    def clear(self) -> None:
-        key = self._backend.current_key
-        if key is None:
-            raise self._outside()
-        self._table.pop(key, None)
-
     def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
-        key = self._backend.current_key
-        if key is None:
-            raise self._outside()
-        merged: Any = None
-        for source in sources:
-            table = self._tables.get(source)
-            if table is None or source == target:
-                continue
-            value = table.pop(key, None)
-            self._drop_if_empty(source)
-            if value is not None:
-                merged = value if merged is None else self._reduce(merged, value)
-        if merged is not None:
-            table = self._tables.setdefault(target, {})
-            current = table.get(key)
-            table[key] = merged if current is None else self._reduce(current, merged)
+        # None is "no value" here, as in add() (add(None) and a None reduction clear).
+        self._merge_values(target, sources, self._reduce, None)
 
 
 class HeapAggregatingState(HeapStateBase, AggregatingState):
@@ -368,26 +354,6 @@ class HeapAggregatingState(HeapStateBase, AggregatingState):
             acc = self._fn.create_accumulator()
         table[key] = self._fn.add(value, acc)
 
-    def clear(self) -> None:
-        key = self._backend.current_key
-        if key is None:
-            raise self._outside()
-        self._table.pop(key, None)
-
     def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
-        key = self._backend.current_key
-        if key is None:
-            raise self._outside()
-        merged: Any = _MISSING
-        for source in sources:
-            table = self._tables.get(source)
-            if table is None or source == target:
-                continue
-            acc = table.pop(key, _MISSING)
-            self._drop_if_empty(source)
-            if acc is not _MISSING:
-                merged = acc if merged is _MISSING else self._fn.merge(merged, acc)
-        if merged is not _MISSING:
-            table = self._tables.setdefault(target, {})
-            current = table.get(key, _MISSING)
-            table[key] = merged if current is _MISSING else self._fn.merge(current, merged)
+        # An accumulator may be None, so a private sentinel marks "absent".
+        self._merge_values(target, sources, self._fn.merge, _MISSING)

@@ -17,6 +17,8 @@ from typing import Any
 
 from strom.state._heap_states import (
     _MISSING,
+    HeapListState,
+    HeapMapState,
     HeapStateBase,
     _reject_none,
 )
@@ -73,9 +75,6 @@ class _TtlBase(HeapStateBase):
             return stored if stored[1] > deadline else None
 
         return alive
-
-    def clear(self) -> None:
-        self._table.pop(self._key(), None)
 
 
 class TtlValueState(_TtlBase, ValueState):
@@ -228,16 +227,8 @@ class TtlListState(_TtlBase, ListState):
         else:
             self._table.pop(key, None)
 
-    def merge_namespaces(self, target: Any, sources: Iterable[Any]) -> None:
-        key = self._key()
-        merged: list[Any] = []
-        for source in sources:
-            table = self._tables.get(source)
-            if table is not None and source != target:
-                merged.extend(table.pop(key, ()))
-                self._drop_if_empty(source)
-        if merged:
-            self._tables.setdefault(target, {}).setdefault(key, []).extend(merged)
+    # Entries move as stored, each keeping its own timestamp: the same as without TTL.
+    merge_namespaces = HeapListState.merge_namespaces
 
     @staticmethod
     def user_value(stored: Any) -> Any:
@@ -320,13 +311,7 @@ class TtlMapState(_TtlBase, MapState):
             for k, v in dict_value.items():
                 m[k] = (v, now)
 
-    def remove(self, key: Any) -> None:
-        current = self._key()
-        m = self._table.get(current)
-        if m is not None:
-            m.pop(key, None)
-            if not m:
-                del self._table[current]
+    remove = HeapMapState.remove  # an entry goes whatever its timestamp
 
     def contains(self, key: Any) -> bool:
         return self._entry(key) is not _MISSING

@@ -22,10 +22,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from strom.errors import InvalidTypeError, StateAccessError, StromError, UserFunctionError, describe
-from strom.runtime.elements import OutputTag
 from strom.runtime.operators.base import KeyedTimers
 from strom.runtime.operators.co import CoProcessOperator
-from strom.runtime.operators.process import TimerService, emitter
+from strom.runtime.operators.process import ProcessContext, TimerService, emitter
 from strom.state import MapStateDescriptor
 
 __all__ = [
@@ -164,10 +163,13 @@ class BroadcastState(ReadOnlyBroadcastState):
 class ReadOnlyContext:
     """The ``ctx`` of ``BroadcastProcessFunction.process_element`` (one per operator, reused).
 
-    Valid only during the call; do not store it.
+    Valid only during the call; do not store it. The methods every user-function context has
+    (``timestamp``, ``collect``, ``output``, the current times) are the process operator's
+    (``ProcessContext``, ``TimerService``), borrowed rather than inherited so that each context
+    offers exactly PyFlink's methods: no timer service or key where there is none.
     """
 
-    __slots__ = ("_op", "_ts", "_out_ts", "_domain")
+    __slots__ = ("_op", "_ts", "_out_ts", "_domain", "_collect", "_collect_side")
     _writable = False
 
     def __init__(self, op: BroadcastProcessOperator) -> None:
@@ -175,32 +177,18 @@ class ReadOnlyContext:
         self._ts: int | None = None      # what timestamp() returns
         self._out_ts: int | None = None  # the timestamp of records emitted via collect/output
         self._domain: int | None = None
+        self._collect = op.output.collect
+        self._collect_side = op.output.collect_side
 
-    def timestamp(self) -> int | None:
-        """The current element's timestamp (or the firing timer's), None if it has none."""
-        return self._ts
-
-    def current_processing_time(self) -> int:
-        return self._op.info.processing_time.now()
-
-    def current_watermark(self) -> int:
-        """The operator's watermark: the minimum of both inputs' watermarks."""
-        return self._op.current_watermark
+    timestamp = ProcessContext.timestamp
+    current_processing_time = TimerService.current_processing_time
+    current_watermark = TimerService.current_watermark  # the minimum of both inputs' watermarks
+    collect = ProcessContext.collect
+    output = ProcessContext.output
 
     def get_broadcast_state(self, state_descriptor: MapStateDescriptor) -> ReadOnlyBroadcastState:
         """The broadcast state ``state_descriptor`` names (declared in ``broadcast(...)``)."""
         return self._op.broadcast_state(state_descriptor, self._writable)
-
-    def collect(self, value: Any) -> None:
-        """Emit ``value`` downstream (Java style; ``yield value`` is the PyFlink way)."""
-        self._op.output.collect(value, self._out_ts)
-
-    def output(self, output_tag: OutputTag, value: Any) -> None:
-        """Emit ``value`` to a side output (Java style; ``yield tag, value`` is the PyFlink way)."""
-        if not isinstance(output_tag, OutputTag):
-            msg = f"operator '{self._op.name}': ctx.output expected an OutputTag, got {describe(output_tag)}"
-            raise UserFunctionError(msg, operator=self._op.name)
-        self._op.output.collect_side(output_tag.tag_id, value, self._out_ts)
 
 
 class KeyedReadOnlyContext(ReadOnlyContext):
@@ -212,16 +200,9 @@ class KeyedReadOnlyContext(ReadOnlyContext):
         super().__init__(op)
         self._timer_service = TimerService(op, op.timers)
 
-    def timer_service(self) -> TimerService:
-        return self._timer_service
-
-    def get_current_key(self) -> Any:
-        """The key of the current element, or of the firing timer."""
-        return self._op.backend.current_key
-
-    def time_domain(self) -> int | None:
-        """In ``on_timer``: TimeDomain.EVENT_TIME or TimeDomain.PROCESSING_TIME."""
-        return self._domain
+    timer_service = ProcessContext.timer_service
+    get_current_key = ProcessContext.get_current_key  # the element's key, or the firing timer's
+    time_domain = ProcessContext.time_domain
 
 
 class BroadcastContext(ReadOnlyContext):
@@ -322,43 +303,39 @@ class BroadcastProcessOperator(CoProcessOperator):
         self.process_element2 = self._make_broadcast(f.process_broadcast_element)
 
     def _make_element(self, pe: Any) -> Any:
+        if self.key_selector is None:
+            return self._make(pe, None)
         ctx, emit, fail, null_key = self.ctx, self._emit, self.fail, self.null_key
         backend, ks = self.backend, self.key_selector
-        if ks is None:
-            def process(value: Any, ts: Any) -> None:
-                ctx._ts = ctx._out_ts = ts
-                try:
-                    result = pe(value, ctx)
-                    if result is not None:
-                        emit(result, ts)
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise fail(exc, value) from exc
-        else:
-            def process(value: Any, ts: Any) -> None:
-                ctx._ts = ctx._out_ts = ts
-                try:
-                    backend.current_key = key = ks(value)
-                    if key is None:
-                        raise null_key(value)
-                    hash(key)  # unhashable keys fail here, as Flink's key hashing would
-                    result = pe(value, ctx)
-                    if result is not None:
-                        emit(result, ts)
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise fail(exc, value) from exc
-        return process
-
-    def _make_broadcast(self, pbe: Any) -> Any:
-        ctx, emit, fail, backend = self.broadcast_ctx, self._emit, self.fail, self.backend
 
         def process(value: Any, ts: Any) -> None:
             ctx._ts = ctx._out_ts = ts
-            if backend is not None:
-                backend.current_key = None  # no key on the broadcast side
+            try:
+                backend.current_key = key = ks(value)
+                if key is None:
+                    raise null_key(value)
+                hash(key)  # unhashable keys fail here, as Flink's key hashing would
+                result = pe(value, ctx)
+                if result is not None:
+                    emit(result, ts)
+            except StromError:
+                raise
+            except Exception as exc:
+                raise fail(exc, value) from exc
+
+        return process
+
+    def _make_broadcast(self, pbe: Any) -> Any:
+        ctx, backend = self.broadcast_ctx, self.backend
+        if backend is None:
+            return self._make(pbe, None, ctx, "broadcast element")
+        emit, fail = self._emit, self.fail
+
+        # Keyed: as CoProcessOperator._make's but clearing the key first (written out, not
+        # wrapped, to spare a call per record).
+        def process(value: Any, ts: Any) -> None:
+            ctx._ts = ctx._out_ts = ts
+            backend.current_key = None  # no key on the broadcast side
             try:
                 result = pbe(value, ctx)
                 if result is not None:

@@ -112,20 +112,36 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
         self.process_element1 = self._make(f.process_element1, self.key_selectors[0])
         self.process_element2 = self._make(f.process_element2, self.key_selectors[1])
 
-    def _make(self, pe: Any, ks: Any) -> Any:
-        ctx, emit, fail, backend = self.ctx, self._emit, self.fail, self.backend
+    def _make(self, pe: Any, ks: Any, ctx: Any = None, what: str = "element") -> Any:
+        """A ``process_element1``/``2``: set ``ctx``'s timestamps (and, with ``ks``, the key),
+        call ``pe(value, ctx)`` and emit what it returns; errors name the ``what`` that failed.
 
-        def process(value: Any, ts: Any) -> None:
-            ctx._ts = ctx._out_ts = ts
-            try:
-                if ks is not None:
+        ``ctx`` defaults to the operator's ``ctx``; the broadcast operator passes its own.
+        """
+        emit, fail, backend = self._emit, self.fail, self.backend
+        if ctx is None:
+            ctx = self.ctx
+        if ks is None:
+            def process(value: Any, ts: Any) -> None:
+                ctx._ts = ctx._out_ts = ts
+                try:
+                    result = pe(value, ctx)
+                    if result is not None:
+                        emit(result, ts)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value, what) from exc
+        else:
+            def process(value: Any, ts: Any) -> None:
+                ctx._ts = ctx._out_ts = ts
+                try:
                     backend.current_key = ks(value)
-                result = pe(value, ctx)
-                if result is not None:
-                    emit(result, ts)
-            except StromError:
-                raise
-            except Exception as exc:
-                raise fail(exc, value) from exc
-
+                    result = pe(value, ctx)
+                    if result is not None:
+                        emit(result, ts)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, value, what) from exc
         return process
