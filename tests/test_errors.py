@@ -326,3 +326,28 @@ def test_every_error_is_a_strom_error() -> None:
     for cls in (InvalidKeyError, InvalidTypeError, JobDefinitionError, JobExecutionError,
                 StateAccessError, UnsupportedError, UserFunctionError):
         assert issubclass(cls, StromError)
+
+
+@pytest.mark.parametrize("key", [lambda v: None, lambda v: [v]], ids=["none", "list"])
+def test_keyed_connected_streams_reject_bad_keys(env: Any, key: Any) -> None:
+    from strom.datastream import CoMapFunction, KeyedCoProcessFunction
+
+    class Both(KeyedCoProcessFunction):
+        def process_element1(self, value, ctx):
+            yield value
+
+        def process_element2(self, value, ctx):
+            yield value
+
+    class Maps(CoMapFunction):
+        def map1(self, value):
+            return value
+
+        def map2(self, value):
+            return value
+
+    for fn, method in ((Both(), "process"), (Maps(), "map")):
+        a, b = env.from_collection([1, 2]), env.from_collection([3])
+        getattr(a.connect(b).key_by(key, key), method)(fn).print()
+        err = run_failing(env)
+        assert isinstance(cause_of(err, InvalidKeyError), InvalidKeyError)

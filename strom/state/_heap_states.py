@@ -114,7 +114,11 @@ class HeapStateBase:
         if merged is not absent:
             table = self._tables.setdefault(target, {})
             current = table.get(key, absent)
-            table[key] = merged if current is absent else combine(current, merged)
+            result = merged if current is absent else combine(current, merged)
+            if result is None:  # as add(): a None result clears the value
+                table.pop(key, None)
+            else:
+                table[key] = result
 
     # -- raw access for the backend: snapshots, cleanup, inspection --------------------------
 

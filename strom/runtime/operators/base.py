@@ -112,10 +112,12 @@ class StreamOperator:
         return UserFunctionError(msg, operator=self.name, element=element, key=key)
 
 
-def key_setter(op: StreamOperator) -> Any:
+def key_setter(op: StreamOperator, key_selector: Any = None) -> Any:
     """``set_key(value)``: make ``value``'s key current on ``op``'s backend, rejecting None and
-    unhashable keys (for keyed map/filter/flat_map, where no hot-path inlining is needed)."""
-    backend, ks, null_key = op.backend, op.key_selector, op.null_key
+    unhashable keys; ``key_selector`` defaults to the operator's (two-input operators pass the
+    one of each input). None when there is no key selector."""
+    backend, null_key = op.backend, op.null_key
+    ks = key_selector if key_selector is not None else op.key_selector
     if ks is None:
         return None
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from strom.errors import StromError
 from strom.runtime.elements import MIN_WATERMARK
-from strom.runtime.operators.base import KeyedTimers, UdfOperator
+from strom.runtime.operators.base import KeyedTimers, UdfOperator, key_setter
 from strom.runtime.operators.process import FiresTimers, ProcessContext, TimerService, emitter
 
 
@@ -61,14 +61,12 @@ class CoMapOperator(TwoInputOperator):
         collect, fail = self.output.collect, self.fail
         emit = emitter(self)
 
-        backend = self.backend
-
         def make(fn: Any, ks: Any) -> Any:
             if ks is not None:  # keyed connected streams: state is scoped to the element's key
-                inner = fn
+                inner, set_key = fn, key_setter(self, ks)
 
                 def fn(value: Any) -> Any:
-                    backend.current_key = ks(value)
+                    set_key(value)
                     return inner(value)
             if self.flat:
                 def process(value: Any, ts: Any) -> None:
@@ -84,6 +82,8 @@ class CoMapOperator(TwoInputOperator):
                 def process(value: Any, ts: Any) -> None:
                     try:
                         result = fn(value)
+                    except StromError:
+                        raise
                     except Exception as exc:
                         raise fail(exc, value) from exc
                     collect(result, ts)
@@ -118,7 +118,7 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
 
         ``ctx`` defaults to the operator's ``ctx``; the broadcast operator passes its own.
         """
-        emit, fail, backend = self._emit, self.fail, self.backend
+        emit, fail = self._emit, self.fail
         if ctx is None:
             ctx = self.ctx
         if ks is None:
@@ -133,10 +133,12 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
                 except Exception as exc:
                     raise fail(exc, value, what) from exc
         else:
+            set_key = key_setter(self, ks)
+
             def process(value: Any, ts: Any) -> None:
                 ctx._ts = ctx._out_ts = ts
                 try:
-                    backend.current_key = ks(value)
+                    set_key(value)
                     result = pe(value, ctx)
                     if result is not None:
                         emit(result, ts)

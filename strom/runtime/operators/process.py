@@ -138,6 +138,10 @@ class FiresTimers:
 
     backend: Any
     timers: KeyedTimers | None
+    function: Any
+    ctx: ProcessContext
+    _emit: Any
+    fail: Any
 
     def snapshot_state(self) -> dict:
         """Keyed state (per key group) and live timers, as a picklable dict; {} when not keyed."""
@@ -168,12 +172,6 @@ class FiresTimers:
             self.timers = KeyedTimers(self, self._on_timer)
         self.timers.restore(timers)
 
-
-    function: Any
-    ctx: ProcessContext
-    _emit: Any
-    fail: Any
-
     def _on_timer(self, key: Any, namespace: Any, ts: int, domain: int) -> None:
         on_timer = getattr(self.function, "on_timer", None)
         if on_timer is None:
@@ -196,6 +194,8 @@ class FiresTimers:
         finally:
             ctx._domain = None
 
+
+# The per-record code of ProcessOperator as a fusion template (see strom.runtime.fusion).
 _HEAD = ("{p}ctx._ts = {p}ctx._out_ts = ts", "try:")
 _KEY = ("    {p}backend.current_key = key = {p}ks(value)",
         "    if key is None:",
