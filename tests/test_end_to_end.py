@@ -244,6 +244,16 @@ def test_disable_chaining_and_key_by_split_tasks(env: StreamExecutionEnvironment
     assert set(out) == {"K -> Sink: Collect"}
 
 
+def test_single_subtask_exchange_is_a_task_boundary_unless_the_executor_chains_it(
+        env: StreamExecutionEnvironment) -> None:
+    out = env.from_collection([1, 2]).rebalance().map(TaskName()).name("B") \
+        .execute_and_collect(limit=ALL)
+    if EXECUTORS[env.executor].chains_single_subtask_exchanges:  # inline: one thread, no boundary
+        assert out == ["Source: Collection Source -> B -> Sink: Collect"] * 2
+    else:  # threads: B runs in a task (thread) of its own, as in Flink
+        assert out == ["B -> Sink: Collect"] * 2
+
+
 # -- sources and jobs ---------------------------------------------------------------------------
 
 

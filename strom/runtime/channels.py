@@ -39,14 +39,21 @@ class Channel:
 
 
 class LocalChannel(Channel):
-    """An in-memory deque; thread-safe for one producer and one consumer (deque ops are atomic)."""
+    """An in-memory deque; thread-safe for one producer and one consumer (deque ops are atomic).
 
-    __slots__ = ("queue", "credits", "on_push", "name")
+    Two optional hooks let an executor that parks idle tasks wake them: ``on_push`` (producer
+    side, after every push: wake the consumer) and ``on_credit`` (consumer side, when a poll
+    brings the channel back below its credits: wake a producer blocked on it). Both run per
+    batch or event, never per record, and must not block.
+    """
+
+    __slots__ = ("queue", "credits", "on_push", "on_credit", "name")
 
     def __init__(self, credits: int = DEFAULT_CREDITS, name: str = "") -> None:
         self.queue: deque = deque()
         self.credits = credits
         self.on_push: Callable[[], None] | None = None
+        self.on_credit: Callable[[], None] | None = None
         self.name = name
 
     def push(self, item: Any) -> None:
@@ -56,9 +63,14 @@ class LocalChannel(Channel):
 
     def poll(self) -> Any:
         try:
-            return self.queue.popleft()
+            item = self.queue.popleft()
         except IndexError:
             return None
+        # Polls take one item at a time, so after a producer saw the channel full, some later
+        # poll leaves exactly credits - 1 items (even if it pushed more meanwhile) and wakes it.
+        if self.on_credit is not None and len(self.queue) == self.credits - 1:
+            self.on_credit()
+        return item
 
     def has_credit(self) -> bool:
         return len(self.queue) < self.credits
