@@ -140,12 +140,14 @@ class ThreadedSourceOperator(SourceOperator):
         if self._cancelled:
             raise _Cancelled()
         q = self.queue
-        if not q:
-            q.append((value, ts))
-            self.wakeup()
-            return
         q.append((value, ts))
-        if len(q) >= self.capacity:
+        size = len(q)
+        # Append first, then look: a queue of exactly one means the task may have drained it
+        # (and gone to sleep) just before this append, so wake it. Checking before appending
+        # would miss the case where the task empties the queue between the check and the append.
+        if size == 1:
+            self.wakeup()
+        elif size >= self.capacity:
             self._space.clear()
             while len(q) >= self.capacity and not self._cancelled:
                 self._space.wait(0.05)
