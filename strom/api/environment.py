@@ -51,7 +51,8 @@ class StreamExecutionEnvironment:
 
     Attributes:
         clock: the processing-time clock jobs run with (inject a ``ManualClock`` in tests).
-        executor: ``"inline"`` (default): every task on one thread in this process.
+        executor: ``"inline"`` (default): every task on one thread in this process;
+            ``"threads"``: one thread per task (I/O-bound functions overlap).
     """
 
     def __init__(self, configuration: Configuration | None = None) -> None:
