@@ -99,6 +99,30 @@ class SessionWindowTimeGapExtractor(ABC):
     def extract(self, element: Any) -> int: ...
 
 
+class _EventTime:
+    """Event-time assigners: ``EventTimeTrigger`` by default; lateness and watermarks apply."""
+
+    __slots__ = ()
+
+    def get_default_trigger(self, env: Any = None) -> Trigger:
+        return EventTimeTrigger()
+
+    def is_event_time(self) -> bool:
+        return True
+
+
+class _ProcessingTime:
+    """Processing-time assigners: ``ProcessingTimeTrigger`` by default."""
+
+    __slots__ = ()
+
+    def get_default_trigger(self, env: Any = None) -> Trigger:
+        return ProcessingTimeTrigger()
+
+    def is_event_time(self) -> bool:
+        return False
+
+
 # -- tumbling ---------------------------------------------------------------------------------
 
 
@@ -126,7 +150,7 @@ class _Tumbling(WindowAssigner):
         return f"{self._name}({self.size})"
 
 
-class TumblingEventTimeWindows(_Tumbling):
+class TumblingEventTimeWindows(_EventTime, _Tumbling):
     """Fixed-size, non-overlapping windows of event time.
 
     Example:
@@ -141,14 +165,8 @@ class TumblingEventTimeWindows(_Tumbling):
         start = timestamp - (timestamp - self.offset) % self.size
         return [TimeWindow(start, start + self.size)]
 
-    def get_default_trigger(self, env: Any = None) -> Trigger:
-        return EventTimeTrigger()
 
-    def is_event_time(self) -> bool:
-        return True
-
-
-class TumblingProcessingTimeWindows(_Tumbling):
+class TumblingProcessingTimeWindows(_ProcessingTime, _Tumbling):
     """Fixed-size, non-overlapping windows of the task's processing time."""
 
     _name = "TumblingProcessingTimeWindows"
@@ -157,12 +175,6 @@ class TumblingProcessingTimeWindows(_Tumbling):
         now = context.get_current_processing_time()
         start = now - (now - self.offset) % self.size
         return [TimeWindow(start, start + self.size)]
-
-    def get_default_trigger(self, env: Any = None) -> Trigger:
-        return ProcessingTimeTrigger()
-
-    def is_event_time(self) -> bool:
-        return False
 
 
 # -- sliding ----------------------------------------------------------------------------------
@@ -202,7 +214,7 @@ class _Sliding(WindowAssigner):
         return f"{self._name}({self.size}, {self.slide})"
 
 
-class SlidingEventTimeWindows(_Sliding):
+class SlidingEventTimeWindows(_EventTime, _Sliding):
     """Windows of ``size`` event time starting every ``slide``: an element is in ``size/slide`` of them."""
 
     _name = "SlidingEventTimeWindows"
@@ -212,26 +224,14 @@ class SlidingEventTimeWindows(_Sliding):
             raise _no_timestamp(self._name)
         return self._windows(timestamp)
 
-    def get_default_trigger(self, env: Any = None) -> Trigger:
-        return EventTimeTrigger()
 
-    def is_event_time(self) -> bool:
-        return True
-
-
-class SlidingProcessingTimeWindows(_Sliding):
+class SlidingProcessingTimeWindows(_ProcessingTime, _Sliding):
     """Sliding windows of the task's processing time."""
 
     _name = "SlidingProcessingTimeWindows"
 
     def assign_windows(self, element: Any, timestamp: int | None, context: Any) -> list[TimeWindow]:
         return self._windows(context.get_current_processing_time())
-
-    def get_default_trigger(self, env: Any = None) -> Trigger:
-        return ProcessingTimeTrigger()
-
-    def is_event_time(self) -> bool:
-        return False
 
 
 # -- sessions ---------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ class _Sessions(MergingWindowAssigner):
         return f"{self._name}({self.gap if self.extractor is None else self.extractor!r})"
 
 
-class EventTimeSessionWindows(_Sessions):
+class EventTimeSessionWindows(_EventTime, _Sessions):
     """Session windows of event time: elements closer than the gap share a session.
 
     Example:
@@ -302,14 +302,8 @@ class EventTimeSessionWindows(_Sessions):
             raise _no_timestamp(self._name)
         return [self._window(element, timestamp)]
 
-    def get_default_trigger(self, env: Any = None) -> Trigger:
-        return EventTimeTrigger()
 
-    def is_event_time(self) -> bool:
-        return True
-
-
-class ProcessingTimeSessionWindows(_Sessions):
+class ProcessingTimeSessionWindows(_ProcessingTime, _Sessions):
     """Session windows of processing time."""
 
     _name = "ProcessingTimeSessionWindows"
@@ -317,43 +311,33 @@ class ProcessingTimeSessionWindows(_Sessions):
     def assign_windows(self, element: Any, timestamp: int | None, context: Any) -> list[TimeWindow]:
         return [self._window(element, context.get_current_processing_time())]
 
-    def get_default_trigger(self, env: Any = None) -> Trigger:
-        return ProcessingTimeTrigger()
 
-    def is_event_time(self) -> bool:
-        return False
+class _DynamicGap:
+    """PyFlink's dynamic-session constructors: ``Dynamic*SessionWindows(extractor)``."""
+
+    __slots__ = ()
+
+    def __init__(self, extractor: Any, _unused: Any = None) -> None:
+        if isinstance(extractor, int):  # constructed by with_gap on this class
+            super().__init__(extractor)  # type: ignore[call-arg]
+        else:
+            super().__init__(None, extractor)  # type: ignore[call-arg]
+
+    @classmethod
+    def with_dynamic_gap(cls, extractor: Any) -> Any:
+        return cls(extractor)
 
 
-class DynamicEventTimeSessionWindows(EventTimeSessionWindows):
+class DynamicEventTimeSessionWindows(_DynamicGap, EventTimeSessionWindows):
     """PyFlink's name for event-time sessions with a gap extractor."""
 
     _name = "DynamicEventTimeSessionWindows"
 
-    def __init__(self, extractor: Any, _unused: Any = None) -> None:
-        if isinstance(extractor, int):  # constructed by with_gap on this class
-            super().__init__(extractor)
-        else:
-            super().__init__(None, extractor)
 
-    @classmethod
-    def with_dynamic_gap(cls, extractor: Any) -> Any:
-        return cls(extractor)
-
-
-class DynamicProcessingTimeSessionWindows(ProcessingTimeSessionWindows):
+class DynamicProcessingTimeSessionWindows(_DynamicGap, ProcessingTimeSessionWindows):
     """PyFlink's name for processing-time sessions with a gap extractor."""
 
     _name = "DynamicProcessingTimeSessionWindows"
-
-    def __init__(self, extractor: Any, _unused: Any = None) -> None:
-        if isinstance(extractor, int):
-            super().__init__(extractor)
-        else:
-            super().__init__(None, extractor)
-
-    @classmethod
-    def with_dynamic_gap(cls, extractor: Any) -> Any:
-        return cls(extractor)
 
 
 # -- global and count -------------------------------------------------------------------------
@@ -379,7 +363,28 @@ class GlobalWindows(WindowAssigner):
         return "GlobalWindows()"
 
 
-class CountTumblingWindowAssigner(WindowAssigner):
+class _CountWindows(WindowAssigner):
+    """What both count assigners share: the per-key element counter in keyed state, and the
+    default trigger (fire and purge once a window holds ``size`` elements)."""
+
+    _window_size: int
+    _count_descriptor: ValueStateDescriptor
+
+    def _next_index(self, context: Any) -> int:
+        """The 0-based index of the current key's element being assigned (counts it)."""
+        state = context.get_runtime_context().get_state(self._count_descriptor)
+        count = state.value() or 0
+        state.update(count + 1)
+        return count
+
+    def get_default_trigger(self, env: Any = None) -> Trigger:
+        return PurgingTrigger(CountTrigger(self._window_size))
+
+    def is_event_time(self) -> bool:
+        return False
+
+
+class CountTumblingWindowAssigner(_CountWindows):
     """PyFlink's tumbling count windows: element ``n`` of a key goes to ``CountWindow(n // size)``.
 
     The per-key counter lives in keyed state. The default trigger fires (and purges, which
@@ -398,22 +403,13 @@ class CountTumblingWindowAssigner(WindowAssigner):
         return CountTumblingWindowAssigner(window_size)
 
     def assign_windows(self, element: Any, timestamp: int | None, context: Any) -> list[CountWindow]:
-        state = context.get_runtime_context().get_state(self._count_descriptor)
-        count = state.value() or 0
-        state.update(count + 1)
-        return [CountWindow(count // self._window_size)]
-
-    def get_default_trigger(self, env: Any = None) -> Trigger:
-        return PurgingTrigger(CountTrigger(self._window_size))
-
-    def is_event_time(self) -> bool:
-        return False
+        return [CountWindow(self._next_index(context) // self._window_size)]
 
     def __repr__(self) -> str:
         return f"CountTumblingWindowAssigner({self._window_size})"
 
 
-class CountSlidingWindowAssigner(WindowAssigner):
+class CountSlidingWindowAssigner(_CountWindows):
     """PyFlink's sliding count windows: window ``i`` holds elements ``i*slide .. i*slide+size-1``."""
 
     def __init__(self, window_size: int, window_slide: int) -> None:
@@ -429,9 +425,7 @@ class CountSlidingWindowAssigner(WindowAssigner):
         return CountSlidingWindowAssigner(window_size, window_slide)
 
     def assign_windows(self, element: Any, timestamp: int | None, context: Any) -> list[CountWindow]:
-        state = context.get_runtime_context().get_state(self._count_descriptor)
-        count = state.value() or 0
-        state.update(count + 1)
+        count = self._next_index(context)
         size, slide = self._window_size, self._window_slide
         last_id = count // slide
         windows = []
@@ -439,12 +433,6 @@ class CountSlidingWindowAssigner(WindowAssigner):
             windows.append(CountWindow(last_id))
             last_id -= 1
         return windows
-
-    def get_default_trigger(self, env: Any = None) -> Trigger:
-        return PurgingTrigger(CountTrigger(self._window_size))
-
-    def is_event_time(self) -> bool:
-        return False
 
     def __repr__(self) -> str:
         return f"CountSlidingWindowAssigner({self._window_size}, {self._window_slide})"

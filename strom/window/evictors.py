@@ -80,7 +80,25 @@ class Evictor(ABC):
         """Called after the window function."""
 
 
-class CountEvictor(Evictor):
+class _BeforeOrAfter(Evictor):
+    """The built-in evictors: one eviction rule (``_evict``), applied before the window
+    function or, with ``do_evict_after``, after it."""
+
+    do_evict_after: bool
+
+    @abstractmethod
+    def _evict(self, elements: list[TimestampedValue], size: int) -> None: ...
+
+    def evict_before(self, elements: list[TimestampedValue], size: int, window: Any, ctx: Any) -> None:
+        if not self.do_evict_after:
+            self._evict(elements, size)
+
+    def evict_after(self, elements: list[TimestampedValue], size: int, window: Any, ctx: Any) -> None:
+        if self.do_evict_after:
+            self._evict(elements, size)
+
+
+class CountEvictor(_BeforeOrAfter):
     """Keeps at most ``max_count`` elements: the most recent ones (by arrival)."""
 
     def __init__(self, max_count: int, do_evict_after: bool = False) -> None:
@@ -97,19 +115,11 @@ class CountEvictor(Evictor):
         if size > self.max_count:
             del elements[: size - self.max_count]
 
-    def evict_before(self, elements: list[TimestampedValue], size: int, window: Any, ctx: Any) -> None:
-        if not self.do_evict_after:
-            self._evict(elements, size)
-
-    def evict_after(self, elements: list[TimestampedValue], size: int, window: Any, ctx: Any) -> None:
-        if self.do_evict_after:
-            self._evict(elements, size)
-
     def __repr__(self) -> str:
         return f"CountEvictor({self.max_count})"
 
 
-class TimeEvictor(Evictor):
+class TimeEvictor(_BeforeOrAfter):
     """Keeps the elements newer than ``window_size`` ms before the pane's largest timestamp."""
 
     def __init__(self, window_size: int, do_evict_after: bool = False) -> None:
@@ -120,26 +130,18 @@ class TimeEvictor(Evictor):
     def of(window_size: Any, do_evict_after: bool = False) -> TimeEvictor:
         return TimeEvictor(to_millis(window_size, "TimeEvictor.of"), do_evict_after)
 
-    def _evict(self, elements: list[TimestampedValue]) -> None:
+    def _evict(self, elements: list[TimestampedValue], size: int) -> None:
         if not elements or elements[0].timestamp is None:
             return
         newest = max(e.timestamp for e in elements if e.timestamp is not None)
         cutoff = newest - self.window_size
         elements[:] = [e for e in elements if e.timestamp is None or e.timestamp > cutoff]
 
-    def evict_before(self, elements: list[TimestampedValue], size: int, window: Any, ctx: Any) -> None:
-        if not self.do_evict_after:
-            self._evict(elements)
-
-    def evict_after(self, elements: list[TimestampedValue], size: int, window: Any, ctx: Any) -> None:
-        if self.do_evict_after:
-            self._evict(elements)
-
     def __repr__(self) -> str:
         return f"TimeEvictor({self.window_size})"
 
 
-class DeltaEvictor(Evictor):
+class DeltaEvictor(_BeforeOrAfter):
     """Evicts elements whose ``delta_function(element, last_element)`` is ``>= threshold``.
 
     ``delta_function`` is a ``DeltaFunction`` (``get_delta(old, new)``) or a plain callable.
@@ -161,20 +163,12 @@ class DeltaEvictor(Evictor):
     def of(threshold: float, delta_function: Any, do_evict_after: bool = False) -> DeltaEvictor:
         return DeltaEvictor(threshold, delta_function, do_evict_after)
 
-    def _evict(self, elements: list[TimestampedValue]) -> None:
+    def _evict(self, elements: list[TimestampedValue], size: int) -> None:
         if not elements:
             return
         last = elements[-1].value
         delta, threshold = self._delta, self.threshold
         elements[:] = [e for e in elements if delta(e.value, last) < threshold]
-
-    def evict_before(self, elements: list[TimestampedValue], size: int, window: Any, ctx: Any) -> None:
-        if not self.do_evict_after:
-            self._evict(elements)
-
-    def evict_after(self, elements: list[TimestampedValue], size: int, window: Any, ctx: Any) -> None:
-        if self.do_evict_after:
-            self._evict(elements)
 
     def __repr__(self) -> str:
         return f"DeltaEvictor({self.threshold}, {self.delta_function!r})"

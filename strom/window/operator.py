@@ -24,6 +24,10 @@ processing-time timer, in time order, as if processing time had passed their end
 being dropped silently; count windows that are not full still never fire, as in Flink. See
 ``docs/semantics.md``.
 
+Snapshots hold keyed state, every pane's timers and the watermark; a restore (any parallelism)
+emits what an uninterrupted run would. Deliberate difference from Flink, which restarts at
+``MIN_WATERMARK`` (FLINK-5601): the watermark is restored too, so late stays late.
+
 Not thread-safe: the task's mailbox calls every method; nothing is emitted after ``finish``.
 """
 from __future__ import annotations
@@ -41,6 +45,7 @@ from strom.state import (
     ListStateDescriptor,
     ReducingStateDescriptor,
     ValueStateDescriptor,
+    assign_key_group,
 )
 from strom.window.assigners import MergingWindowAssigner, WindowAssigner
 from strom.window.evictors import Evictor, TimestampedValue
@@ -241,22 +246,27 @@ class WindowOperator(UdfOperator):
         self.merging = isinstance(assigner, MergingWindowAssigner)
         self.timers: KeyedTimers | None = None
         self.fast: Any = None
+        self.restored_timers: dict[str, list] | None = None  # from initialize_state until open
         self._drain_time: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def open(self) -> None:
+    def _call_user_functions(self, method: str, *args: Any) -> None:
+        """Call ``method(*args)`` once on each distinct user function object that has it."""
         seen: set[int] = set()
         for fn in self.user_functions:
             if id(fn) in seen:
                 continue
             seen.add(id(fn))
-            opener = getattr(fn, "open", None)
-            if callable(opener):
+            call = getattr(fn, method, None)
+            if callable(call):
                 try:
-                    opener(self.runtime_context())
+                    call(*args)
                 except Exception as exc:
-                    raise self.fail(exc, None, "open()") from exc
+                    raise self.fail(exc, None, f"{method}()") from exc
+
+    def open(self) -> None:
+        self._call_user_functions("open", self.runtime_context())
         self.num_late_records_dropped = self.metrics.counter("numLateRecordsDropped")
         self.timers = KeyedTimers(self, self._on_timer)
         self.ctx = _TriggerContext(self)
@@ -284,19 +294,12 @@ class WindowOperator(UdfOperator):
         self.fast = FastPath.create(self)
         if self.fast is None:
             self.process_element = self._process_element  # type: ignore[method-assign]
+            if self.restored_timers is not None:
+                self.timers.restore(self.restored_timers)
+        self.restored_timers = None
 
     def close(self) -> None:
-        seen: set[int] = set()
-        for fn in self.user_functions:
-            if id(fn) in seen:
-                continue
-            seen.add(id(fn))
-            closer = getattr(fn, "close", None)
-            if callable(closer):
-                try:
-                    closer()
-                except Exception as exc:
-                    raise self.fail(exc, None, "close()") from exc
+        self._call_user_functions("close")
 
     def processing_time(self) -> int:
         """The task's processing time (while draining at end of input: the drained timer's time)."""
@@ -562,12 +565,40 @@ class WindowOperator(UdfOperator):
         return len(self.timers.processing)
 
     def snapshot_state(self) -> dict:
-        """Keyed state (window contents included) and timers; the fast path's timers are
-        implied by its contents, plus the windows that already fired (``fast_fired``)."""
-        snap = {"keyed": self.backend.snapshot(), "timers": self.timers.snapshot()}
-        if self.fast is not None:
-            snap["fast_fired"] = self.fast.fired_ends()
-        return snap
+        """Keyed state (window contents, trigger and function state, merging window sets,
+        count-assigner counters), timers and the current watermark, as a picklable dict.
+
+        The snapshot is the same whichever path runs: the fast path writes out the per-pane
+        timers its contents imply, as the general path holds them.
+        """
+        fast = self.fast
+        timers = (self.timers.snapshot() if fast is None
+                  else {"event": fast.timers(), "processing": []})
+        return {"keyed": self.backend.snapshot(), "timers": timers,
+                "watermark": self.current_watermark}
+
+    def initialize_state(self, state: dict | list[dict] | None) -> None:
+        """Restore from one snapshot or from those of several old subtasks (rescaling).
+
+        Keeps this subtask's key groups and the timers of their keys; the watermark becomes the
+        lowest of the snapshots' (no key may find late what its old subtask did not). ``open``
+        hands the timers to the timer service or the fast path. Called after ``setup``, before
+        ``open`` (with ``None`` on a fresh start).
+        """
+        if not state:
+            return
+        snaps = [state] if isinstance(state, dict) else list(state)
+        backend = self.backend
+        backend.restore([s["keyed"] for s in snaps if s.get("keyed")])
+        own, maxp = backend.key_group_range, backend.max_parallelism
+        timers: dict[str, list] = {"event": [], "processing": []}
+        for snap in snaps:
+            for domain, entries in (snap.get("timers") or {}).items():
+                timers[domain].extend(t for t in entries if assign_key_group(t[0], maxp) in own)
+        self.restored_timers = timers
+        watermarks = [s["watermark"] for s in snaps if "watermark" in s]
+        if watermarks:
+            self.current_watermark = min(watermarks)
 
     def __repr__(self) -> str:
         return f"WindowOperator({self.name!r})"

@@ -180,6 +180,9 @@ class ProcessingTimeTrigger(Trigger):
 
 
 class _Continuous(Trigger):
+    """Both continuous triggers: the next fire time of a pane in ``fire-time`` state, one timer
+    for it in the trigger's time domain (``_register_timer``/``_delete_timer``)."""
+
     def __init__(self, interval: int) -> None:
         if not isinstance(interval, int) or interval <= 0:
             raise JobDefinitionError(f"{type(self).__name__}: interval must be > 0 ms, got {interval!r}")
@@ -191,8 +194,41 @@ class _Continuous(Trigger):
         """Fire every ``interval`` (a Time, Duration or int ms)."""
         return cls(to_millis(interval, f"{cls.__name__}.of"))
 
+    @abstractmethod
+    def _register_timer(self, ctx: Any, time: int) -> None: ...
+
+    @abstractmethod
+    def _delete_timer(self, ctx: Any, time: int) -> None: ...
+
+    def _next(self, time: int, window: Any, ctx: Any, state: Any) -> None:
+        nxt = min(time + self.interval, window.max_timestamp())
+        state.add(nxt)
+        self._register_timer(ctx, nxt)
+
+    def _on_timer(self, time: int, window: Any, ctx: Any) -> TriggerResult:
+        """A timer of the trigger's domain: fire if it is the pane's next fire time."""
+        state = ctx.get_partitioned_state(self.state_desc)
+        if state.get() == time:
+            state.clear()
+            self._next(time, window, ctx, state)
+            return FIRE
+        return CONTINUE
+
     def can_merge(self) -> bool:
         return True
+
+    def on_merge(self, window: Any, ctx: Any) -> None:
+        ctx.merge_partitioned_state(self.state_desc)
+        nxt = ctx.get_partitioned_state(self.state_desc).get()
+        if nxt is not None:
+            self._register_timer(ctx, nxt)
+
+    def clear(self, window: Any, ctx: Any) -> None:
+        state = ctx.get_partitioned_state(self.state_desc)
+        ts = state.get()
+        if ts is not None:
+            self._delete_timer(ctx, ts)
+            state.clear()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.interval})"
@@ -201,10 +237,11 @@ class _Continuous(Trigger):
 class ContinuousEventTimeTrigger(_Continuous):
     """Fires every ``interval`` of event time within the window, and at its end."""
 
-    def _next(self, time: int, window: Any, ctx: Any, state: Any) -> None:
-        nxt = min(time + self.interval, window.max_timestamp())
-        state.add(nxt)
-        ctx.register_event_time_timer(nxt)
+    def _register_timer(self, ctx: Any, time: int) -> None:
+        ctx.register_event_time_timer(time)
+
+    def _delete_timer(self, ctx: Any, time: int) -> None:
+        ctx.delete_event_time_timer(time)
 
     def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
         if window.max_timestamp() <= ctx.get_current_watermark():
@@ -219,37 +256,20 @@ class ContinuousEventTimeTrigger(_Continuous):
     def on_event_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
         if time == window.max_timestamp():
             return FIRE
-        state = ctx.get_partitioned_state(self.state_desc)
-        if state.get() == time:
-            state.clear()
-            self._next(time, window, ctx, state)
-            return FIRE
-        return CONTINUE
+        return self._on_timer(time, window, ctx)
 
     def on_processing_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
         return CONTINUE
-
-    def on_merge(self, window: Any, ctx: Any) -> None:
-        ctx.merge_partitioned_state(self.state_desc)
-        nxt = ctx.get_partitioned_state(self.state_desc).get()
-        if nxt is not None:
-            ctx.register_event_time_timer(nxt)
-
-    def clear(self, window: Any, ctx: Any) -> None:
-        state = ctx.get_partitioned_state(self.state_desc)
-        ts = state.get()
-        if ts is not None:
-            ctx.delete_event_time_timer(ts)
-            state.clear()
 
 
 class ContinuousProcessingTimeTrigger(_Continuous):
     """Fires every ``interval`` of processing time (aligned to multiples of it) within the window."""
 
-    def _next(self, time: int, window: Any, ctx: Any, state: Any) -> None:
-        nxt = min(time + self.interval, window.max_timestamp())
-        state.add(nxt)
-        ctx.register_processing_time_timer(nxt)
+    def _register_timer(self, ctx: Any, time: int) -> None:
+        ctx.register_processing_time_timer(time)
+
+    def _delete_timer(self, ctx: Any, time: int) -> None:
+        ctx.delete_processing_time_timer(time)
 
     def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
         state = ctx.get_partitioned_state(self.state_desc)
@@ -259,28 +279,10 @@ class ContinuousProcessingTimeTrigger(_Continuous):
         return CONTINUE
 
     def on_processing_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
-        state = ctx.get_partitioned_state(self.state_desc)
-        if state.get() == time:
-            state.clear()
-            self._next(time, window, ctx, state)
-            return FIRE
-        return CONTINUE
+        return self._on_timer(time, window, ctx)
 
     def on_event_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
         return CONTINUE
-
-    def on_merge(self, window: Any, ctx: Any) -> None:
-        ctx.merge_partitioned_state(self.state_desc)
-        nxt = ctx.get_partitioned_state(self.state_desc).get()
-        if nxt is not None:
-            ctx.register_processing_time_timer(nxt)
-
-    def clear(self, window: Any, ctx: Any) -> None:
-        state = ctx.get_partitioned_state(self.state_desc)
-        ts = state.get()
-        if ts is not None:
-            ctx.delete_processing_time_timer(ts)
-            state.clear()
 
 
 class CountTrigger(Trigger):
