@@ -76,6 +76,33 @@ class JobControl:
         self.cancel_requested.set()
         self.wakeup.set()
 
+    def conclude(self, tasks: list[Any], error: BaseException | None, elapsed_ms: int) -> JobExecutionResult:
+        """End a run (every executor calls this last): cancel and close every task, record how
+        the job ended, and return its result or raise its failure.
+
+        ``error`` is the first failure (None if none). A close error fails a job that otherwise
+        succeeded. KeyboardInterrupt and SystemExit are re-raised as they are.
+        """
+        for t in tasks:
+            t.cancel()
+        close_errors = [e for t in tasks for e in t.close()]
+        if error is None and close_errors:
+            error = close_errors[0]
+        if error is not None:
+            self.error = error
+            self.status = JobStatus.FAILED
+            self.done.set()
+            if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: not a job failure
+                raise error
+            return self.wait()
+        if self.cancel_requested.is_set() and not all(t.finished for t in tasks):
+            self.status = JobStatus.CANCELED
+        else:
+            self.status = JobStatus.FINISHED
+        self.result = JobExecutionResult(self.job_id, elapsed_ms)
+        self.done.set()
+        return self.wait()
+
     def wait(self, timeout: float | None = None) -> JobExecutionResult:
         """Block until the job ends; raise if it failed or was cancelled."""
         if not self.done.wait(timeout):

@@ -55,26 +55,7 @@ class InlineExecutor:
             self._loop(tasks, control)
         except BaseException as exc:
             error = exc
-        for t in tasks:
-            t.cancel()
-        close_errors = [e for t in tasks for e in t.close()]
-        if error is None and close_errors:
-            error = close_errors[0]
-        elapsed_ms = (clock.monotonic_ns() - start_ns) // 1_000_000
-        if error is not None:
-            control.error = error
-            control.status = JobStatus.FAILED
-            control.done.set()
-            if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: not a job failure
-                raise error
-            return control.wait()
-        if control.cancel_requested.is_set() and not all(t.finished for t in tasks):
-            control.status = JobStatus.CANCELED
-        else:
-            control.status = JobStatus.FINISHED
-        control.result = JobExecutionResult(control.job_id, elapsed_ms)
-        control.done.set()
-        return control.wait()
+        return control.conclude(tasks, error, (clock.monotonic_ns() - start_ns) // 1_000_000)
 
     def _loop(self, tasks: list, control: JobControl) -> None:
         clock, wake = self.clock, control.wakeup

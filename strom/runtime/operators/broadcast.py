@@ -309,7 +309,7 @@ class BroadcastProcessOperator(CoProcessOperator):
         backend, ks = self.backend, self.key_selector
 
         def process(value: Any, ts: Any) -> None:
-            ctx._ts = ctx._out_ts = ts
+            ctx._ts = ts
             try:
                 backend.current_key = key = ks(value)
                 if key is None:
@@ -334,7 +334,7 @@ class BroadcastProcessOperator(CoProcessOperator):
         # Keyed: as CoProcessOperator._make's but clearing the key first (written out, not
         # wrapped, to spare a call per record).
         def process(value: Any, ts: Any) -> None:
-            ctx._ts = ctx._out_ts = ts
+            ctx._ts = ts
             backend.current_key = None  # no key on the broadcast side
             try:
                 result = pbe(value, ctx)

@@ -123,7 +123,7 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
             ctx = self.ctx
         if ks is None:
             def process(value: Any, ts: Any) -> None:
-                ctx._ts = ctx._out_ts = ts
+                ctx._ts = ts
                 try:
                     result = pe(value, ctx)
                     if result is not None:
@@ -136,7 +136,7 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
             set_key = key_setter(self, ks)
 
             def process(value: Any, ts: Any) -> None:
-                ctx._ts = ctx._out_ts = ts
+                ctx._ts = ts
                 try:
                     set_key(value)
                     result = pe(value, ctx)

@@ -95,7 +95,7 @@ class ProcessContext:
     def __init__(self, op: UdfOperator, timer_service: TimerService) -> None:
         self._op = op
         self._ts = None      # what timestamp() returns
-        self._out_ts = None  # the timestamp of records emitted through collect/output
+        self._out_ts = None  # in on_timer: the timestamp of emitted records (None for processing time)
         self._timer_service = timer_service
         self._collect = op.output.collect
         self._collect_side = op.output.collect_side
@@ -121,7 +121,7 @@ class ProcessContext:
 
     def collect(self, value: Any) -> None:
         """Emit ``value`` downstream (the article's / Java's style)."""
-        self._collect(value, self._out_ts)
+        self._collect(value, self._ts if self._domain is None else self._out_ts)
 
     def output(self, output_tag: OutputTag, value: Any) -> None:
         """Emit ``value`` to a side output."""
@@ -129,7 +129,7 @@ class ProcessContext:
             raise UserFunctionError(
                 f"operator '{self._op.name}': ctx.output expected an OutputTag, got {describe(output_tag)}",
                 operator=self._op.name)
-        self._collect_side(output_tag.tag_id, value, self._out_ts)
+        self._collect_side(output_tag.tag_id, value, self._ts if self._domain is None else self._out_ts)
 
 
 class FiresTimers:
@@ -196,7 +196,7 @@ class FiresTimers:
 
 
 # The per-record code of ProcessOperator as a fusion template (see strom.runtime.fusion).
-_HEAD = ("{p}ctx._ts = {p}ctx._out_ts = ts", "try:")
+_HEAD = ("{p}ctx._ts = ts", "try:")
 _KEY = ("    {p}backend.current_key = key = {p}ks(value)",
         "    if key is None:",
         "        raise {p}null_key(value)",
