@@ -68,6 +68,7 @@ class StreamExecutionEnvironment:
         self._buffer_timeout = 100
         self._state_backend: Any = None
         self._runtime_mode = RuntimeExecutionMode.STREAMING
+        self._gc_young_threshold = 50_000  # see strom/runtime/executors/_gc.py
         self.clock: Clock = SystemClock()
         self.executor = "inline"
         self._apply_configuration(self._configuration)
@@ -101,6 +102,8 @@ class StreamExecutionEnvironment:
                 _millis_text(conf.get_string("execution.checkpointing.timeout", "600000")))
         if conf.contains_key("execution.runtime-mode"):
             self.set_runtime_mode(conf.get_string("execution.runtime-mode", "STREAMING"))
+        if conf.contains_key("strom.gc.young-threshold"):
+            self._gc_young_threshold = conf.get_integer("strom.gc.young-threshold", 50_000)
         if conf.contains_key("strom.executor"):
             self.executor = conf.get_string("strom.executor", "inline")
 
@@ -290,6 +293,7 @@ class StreamExecutionEnvironment:
 
     def _executor(self) -> Any:
         return self._executor_class()(self.clock, {"runtime_mode": self._runtime_mode,
+                                                   "gc_young_threshold": self._gc_young_threshold,
                                                    "auto_watermark_interval": self._config.get_auto_watermark_interval(),
                                          "checkpoint_config": self._checkpoint_config,
                                          "time_characteristic": self._time_characteristic,

@@ -17,6 +17,7 @@ from typing import Any
 from strom.graph.job_graph import JobGraph
 from strom.metrics import MetricRegistry
 from strom.runtime.deploy import build_tasks
+from strom.runtime.executors._gc import DEFAULT_YOUNG_THRESHOLD, tuned_gc
 from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
 from strom.runtime.operators.sources import ThreadedSourceOperator
 from strom.runtime.task import BLOCKED, END, MORE
@@ -52,7 +53,8 @@ class InlineExecutor:
         try:
             for t in tasks:
                 t.open()
-            self._loop(tasks, control)
+            with tuned_gc(self.config.get("gc_young_threshold", DEFAULT_YOUNG_THRESHOLD)):
+                self._loop(tasks, control)
         except BaseException as exc:
             error = exc
         return control.conclude(tasks, error, (clock.monotonic_ns() - start_ns) // 1_000_000)

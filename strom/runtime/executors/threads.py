@@ -38,6 +38,7 @@ from strom.graph.job_graph import JobGraph
 from strom.metrics import MetricRegistry
 from strom.runtime.channels import LocalChannel
 from strom.runtime.deploy import build_tasks
+from strom.runtime.executors._gc import DEFAULT_YOUNG_THRESHOLD, tuned_gc
 from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
 from strom.runtime.operators.sources import ThreadedSourceOperator
 from strom.runtime.task import BLOCKED, MORE, StreamTask
@@ -77,15 +78,16 @@ class ThreadsExecutor:
         job = _ThreadedJob(tasks, clock, control)
         control.status = JobStatus.RUNNING
         error: BaseException | None = None
-        try:
-            for t in tasks:  # on this thread: set-up registers metrics, starts feeder threads
-                t.open()
-            job.start()
-            job.supervise()
-        except BaseException as exc:  # a failing open(), or KeyboardInterrupt while supervising
-            error = exc
-        job.stop()
-        job.join()
+        with tuned_gc(self.config.get("gc_young_threshold", DEFAULT_YOUNG_THRESHOLD)):
+            try:
+                for t in tasks:  # on this thread: set-up registers metrics, starts feeder threads
+                    t.open()
+                job.start()
+                job.supervise()
+            except BaseException as exc:  # a failing open(), or KeyboardInterrupt while supervising
+                error = exc
+            job.stop()
+            job.join()
         if error is None:
             error = job.error
         return control.conclude(tasks, error, (clock.monotonic_ns() - start_ns) // 1_000_000)
