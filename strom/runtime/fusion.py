@@ -24,9 +24,8 @@ Example of generated code for ``map(f0).filter(p1)`` feeding ``tail``::
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from strom.errors import StromError
@@ -138,13 +137,13 @@ def compile_steps(steps: list[Step], tail: Callable[[Any, Any], None] | None) ->
 
 
 def compile_source_loop(steps: list[Step], tail: Callable[[Any, Any], None] | None
-                        ) -> Callable[[Any, int], int]:
-    """``run(iterator, budget) -> n``: pull up to ``budget`` records (no timestamps) through the steps.
+                        ) -> Callable[[Iterable[Any]], None]:
+    """``run(records)``: push a source's chunk of records (no timestamps) through the steps.
 
     The same chain as :func:`compile_steps`, with the source's loop around it, so a record
     costs no call at all between the source and the first non-fused operator.
     """
-    namespace: dict[str, Any] = {"islice": islice, "StromError": StromError}
-    body = ["    n = 0", "    ts = None", "    for value in islice(iterator, budget):", "        n += 1",
-            *_body(steps, tail, namespace, "        ", "continue"), "    return n"]
-    return _define("run", "iterator, budget", body, namespace, "<strom fused source loop>")
+    namespace: dict[str, Any] = {"StromError": StromError}
+    body = ["    ts = None", "    for value in records:",
+            *_body(steps, tail, namespace, "        ", "continue")]
+    return _define("run", "records", body, namespace, "<strom fused source loop>")

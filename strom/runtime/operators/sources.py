@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from strom.errors import StromError, UserFunctionError
+from strom.errors import UserFunctionError
 from strom.runtime.elements import Watermark
 from strom.runtime.operators.base import StreamOperator
 
@@ -33,38 +33,48 @@ class SourceOperator(StreamOperator):
 
 
 class IteratorSourceOperator(SourceOperator):
-    """Emits from an iterator made per subtask by ``make_iterator(subtask, parallelism)``."""
+    """Emits from what ``make_iterator(subtask, parallelism)`` returns: a sequence (range, list,
+    tuple: read by slicing) or any iterator (read in chunks)."""
 
     def __init__(self, name: str, make_iterator: Callable[[int, int], Iterator]) -> None:
         super().__init__(name)
         self.make_iterator = make_iterator
         self._it: Iterator | None = None
+        self._seq: range | list | tuple | None = None
+        self._pos = 0
         self._cancelled = False
         self.records_emitted = 0
-        self.loop: Callable[[Iterator, int], int] | None = None  # set by the task: source + fused chain
+        self.loop: Callable[[Iterable], None] | None = None  # set by the task: source + fused chain
 
     def open(self) -> None:
         info = self.info
         try:
-            self._it = iter(self.make_iterator(info.subtask_index, info.parallelism))
+            source = self.make_iterator(info.subtask_index, info.parallelism)
+            if isinstance(source, (range, list, tuple)):
+                self._seq = source
+            else:
+                self._it = iter(source)
         except Exception as exc:
             raise self.fail(exc, None, "creating the source iterator") from exc
 
     def emit_next(self, budget: int) -> int:
         if self._cancelled:
             return END
-        collect, n = self.output.collect, 0
         try:
-            if self.loop is not None:
-                n = self.loop(self._it, budget)
+            if self._seq is not None:
+                chunk = self._seq[self._pos:self._pos + budget]
+                self._pos += len(chunk)
             else:
-                for value in islice(self._it, budget):
-                    collect(value, None)
-                    n += 1
-        except StromError:
-            raise
+                chunk = list(islice(self._it, budget))
         except Exception as exc:
-            raise self.fail(exc, None, f"reading record #{self.records_emitted + n + 1} of") from exc
+            raise self.fail(exc, None, f"reading the records after #{self.records_emitted} of") from exc
+        if self.loop is not None:
+            self.loop(chunk)
+        else:
+            collect = self.output.collect
+            for value in chunk:
+                collect(value, None)
+        n = len(chunk)
         self.records_emitted += n
         return MORE if n == budget else END
 
