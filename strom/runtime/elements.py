@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strom.errors import JobDefinitionError
+
 MIN_WATERMARK = -(2**63)
 """Flink's ``Long.MIN_VALUE``: the watermark before any watermark arrived."""
 
@@ -62,7 +64,8 @@ class OutputTag:
 
     def __init__(self, tag_id: str, type_info: object = None) -> None:
         if not isinstance(tag_id, str) or not tag_id:
-            raise ValueError(f"OutputTag: expected a non-empty string id, got {tag_id!r}")
+            raise JobDefinitionError(
+                f"OutputTag: expected a non-empty string id, got {tag_id!r}. Hint: OutputTag('late-data').")
         self.tag_id = tag_id
         self.type_info = type_info
 
