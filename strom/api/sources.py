@@ -1,8 +1,8 @@
 """Built-in sources of the DataStream API: sequences, collections, iterables, SourceFunctions.
 
-A *source* here is anything ``from_source`` accepts: an object with
-``create_operator(name) -> SourceOperator`` and a ``parallel`` flag (connectors implement
-the same two members).
+A *source* here is anything ``from_source`` accepts: a :class:`Source` subclass that overrides
+``read(subtask_index, parallelism)``, or (connectors) any object with
+``create_operator(name) -> SourceOperator`` and a ``parallel`` flag.
 """
 from __future__ import annotations
 
@@ -24,13 +24,54 @@ INLINE_COLLECTIONS = (list, tuple, range, str, bytes, dict, set, frozenset)
 
 
 class Source:
-    """Base of sources usable with ``env.from_source``."""
+    """Base of sources usable with ``env.from_source``: subclass it and override :meth:`read`.
+
+    ``read(subtask_index, parallelism)`` returns what one parallel subtask emits (an iterable or
+    a generator): split the input so that the subtasks together emit each record once. With
+    ``parallel = False`` the source runs as one subtask. A source whose ``read`` may block
+    (sockets, polling, ``time.sleep``) sets ``blocking = True`` and is read on its own thread so
+    timers and other tasks keep running. Records carry no timestamps; assign them with the
+    ``WatermarkStrategy`` passed to ``from_source``.
+
+    Example:
+        >>> class Lines(Source):
+        ...     def __init__(self, path):
+        ...         self.path = path
+        ...     def read(self, subtask_index, parallelism):
+        ...         with open(self.path) as f:
+        ...             for i, line in enumerate(f):
+        ...                 if i % parallelism == subtask_index:
+        ...                     yield line.rstrip("\n")
+        >>> env.from_source(Lines("access.log"), WatermarkStrategy.no_watermarks(), "lines")  # doctest: +SKIP
+
+    Connectors may instead override :meth:`create_operator` to build their own source operator.
+    """
 
     parallel = True
     bounded = True
+    blocking = False
+
+    def read(self, subtask_index: int, parallelism: int) -> Iterable[Any]:
+        """The records of one subtask (override this)."""
+        raise NotImplementedError(f"{type(self).__name__} must override read(subtask_index, parallelism)")
 
     def create_operator(self, name: str) -> SourceOperator:
-        raise NotImplementedError
+        """The runtime operator reading this source (built once per subtask)."""
+        if type(self).read is Source.read:
+            raise JobDefinitionError(
+                f"source '{name}': {type(self).__name__} overrides neither read(subtask_index, "
+                "parallelism) nor create_operator(name). Hint: implement read() to return the records.")
+        if not self.blocking:
+            return IteratorSourceOperator(name, self.read)
+        read = self.read
+
+        def produce(op: ThreadedSourceOperator) -> None:
+            info = op.info
+            hand_over = op.hand_over
+            for value in read(info.subtask_index, info.parallelism):
+                hand_over(value, None)
+
+        return ThreadedSourceOperator(name, produce)
 
 
 class NumberSequenceSource(Source):
