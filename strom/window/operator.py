@@ -37,7 +37,7 @@ from typing import Any
 
 from strom.errors import StromError, UnsupportedError
 from strom.runtime.elements import OutputTag
-from strom.runtime.operators.base import KeyedTimers, UdfOperator
+from strom.runtime.operators.base import KeyedTimers, UdfOperator, restore_keyed
 from strom.runtime.operators.process import emitter
 from strom.state import (
     VOID_NAMESPACE,
@@ -45,7 +45,6 @@ from strom.state import (
     ListStateDescriptor,
     ReducingStateDescriptor,
     ValueStateDescriptor,
-    assign_key_group,
 )
 from strom.window.assigners import MergingWindowAssigner, WindowAssigner
 from strom.window.evictors import Evictor, TimestampedValue
@@ -587,15 +586,7 @@ class WindowOperator(UdfOperator):
         """
         if not state:
             return
-        snaps = [state] if isinstance(state, dict) else list(state)
-        backend = self.backend
-        backend.restore([s["keyed"] for s in snaps if s.get("keyed")])
-        own, maxp = backend.key_group_range, backend.max_parallelism
-        timers: dict[str, list] = {"event": [], "processing": []}
-        for snap in snaps:
-            for domain, entries in (snap.get("timers") or {}).items():
-                timers[domain].extend(t for t in entries if assign_key_group(t[0], maxp) in own)
-        self.restored_timers = timers
+        snaps, self.restored_timers = restore_keyed(self.backend, state)
         watermarks = [s["watermark"] for s in snaps if "watermark" in s]
         if watermarks:
             self.current_watermark = min(watermarks)

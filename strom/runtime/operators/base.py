@@ -16,7 +16,7 @@ from strom.errors import InvalidKeyError, StromError, UserFunctionError, describ
 from strom.runtime.context import StreamingRuntimeContext, TaskInfo
 from strom.runtime.elements import MIN_WATERMARK
 from strom.runtime.output import Output
-from strom.state import MemoryStateBackend, key_group_range
+from strom.state import MemoryStateBackend, assign_key_group, key_group_range
 from strom.time.timers import TimerHeap
 
 
@@ -128,6 +128,20 @@ def key_setter(op: StreamOperator, key_selector: Any = None) -> Any:
         hash(key)
 
     return set_key
+
+
+def restore_keyed(backend: Any, state: dict | list[dict]) -> tuple[list[dict], dict[str, list]]:
+    """Restore keyed state from one snapshot or those of several old subtasks (keeping only
+    ``backend``'s key groups, so the parallelism may change); returns the snapshots and the
+    timers (by domain) whose key belongs to this subtask, for the caller to re-register."""
+    snaps = [state] if isinstance(state, dict) else list(state)
+    backend.restore([s["keyed"] for s in snaps if s.get("keyed")])
+    own, maxp = backend.key_group_range, backend.max_parallelism
+    timers: dict[str, list] = {"event": [], "processing": []}
+    for snap in snaps:
+        for domain, entries in (snap.get("timers") or {}).items():
+            timers[domain].extend(t for t in entries if assign_key_group(t[0], maxp) in own)
+    return snaps, timers
 
 
 def _hashable(value: Any) -> bool:

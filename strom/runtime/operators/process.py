@@ -13,8 +13,7 @@ from typing import Any
 from strom.errors import StateAccessError, StromError, UserFunctionError, describe
 from strom.runtime.elements import OutputTag
 from strom.runtime.fusion import Step, compile_steps
-from strom.runtime.operators.base import KeyedTimers, UdfOperator
-from strom.state import assign_key_group
+from strom.runtime.operators.base import KeyedTimers, UdfOperator, restore_keyed
 
 
 class TimeDomain:
@@ -160,14 +159,7 @@ class FiresTimers:
         """
         if not state or self.backend is None:
             return
-        snaps = [state] if isinstance(state, dict) else list(state)
-        backend = self.backend
-        backend.restore([s["keyed"] for s in snaps if s.get("keyed")])
-        own, maxp = backend.key_group_range, backend.max_parallelism
-        timers: dict[str, list] = {"event": [], "processing": []}
-        for snap in snaps:
-            for domain, entries in (snap.get("timers") or {}).items():
-                timers[domain].extend(t for t in entries if assign_key_group(t[0], maxp) in own)
+        _, timers = restore_keyed(self.backend, state)
         if self.timers is None:
             self.timers = KeyedTimers(self, self._on_timer)
         self.timers.restore(timers)
