@@ -12,38 +12,27 @@ for partitioning semantics. The process executor spreads subtasks across cores.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from strom.graph.job_graph import JobGraph
-from strom.metrics import MetricRegistry
-from strom.runtime.deploy import build_tasks
+from strom.runtime.executors._base import Executor
 from strom.runtime.executors._gc import DEFAULT_YOUNG_THRESHOLD, tuned_gc
 from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
 from strom.runtime.operators.sources import ThreadedSourceOperator
 from strom.runtime.task import BLOCKED, END, MORE
-from strom.time.clock import Clock, ManualClock
+from strom.time.clock import ManualClock
 
 IDLE_WAIT_CAP_S = 0.05
 
 
-class InlineExecutor:
+class InlineExecutor(Executor):
     """Runs a job graph to completion (or cancellation) on the calling thread."""
 
     name = "inline"
     chains_single_subtask_exchanges = True  # one thread: a task boundary only costs
 
-    def __init__(self, clock: Clock, config: dict[str, Any] | None = None) -> None:
-        self.clock = clock
-        self.config = dict(config or {})
-
     def run(self, graph: JobGraph, control: JobControl,
             job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
         clock = self.clock
-        metrics = MetricRegistry(clock)
-        control.metrics = metrics
-        start_ns = clock.monotonic_ns()
-        tasks = build_tasks(graph, clock, metrics, job_parameters=job_parameters,
-                            batch_size=self.config.get("batch_size", 1024), config=self.config)
+        tasks, start_ns = self._deploy(graph, control, job_parameters)
         wake = control.wakeup
         for t in tasks:
             if isinstance(t.head, ThreadedSourceOperator):

@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from strom.graph.job_graph import JobGraph
-from strom.metrics import MetricRegistry
 from strom.runtime.channels import LocalChannel
-from strom.runtime.deploy import build_tasks
+from strom.runtime.executors._base import Executor
 from strom.runtime.executors._gc import DEFAULT_YOUNG_THRESHOLD, tuned_gc
 from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
 from strom.runtime.operators.sources import ThreadedSourceOperator
@@ -49,7 +47,7 @@ IDLE_WAIT_CAP_MS = 100
 SUPERVISE_CAP_S = 1.0
 
 
-class ThreadsExecutor:
+class ThreadsExecutor(Executor):
     """Runs a job graph with one thread per subtask; ``run`` blocks until the job ends.
 
     Example:
@@ -63,18 +61,10 @@ class ThreadsExecutor:
     name = "threads"
     chains_single_subtask_exchanges = False  # a task boundary lets a blocked task not stop the rest
 
-    def __init__(self, clock: Clock, config: dict[str, Any] | None = None) -> None:
-        self.clock = clock
-        self.config = dict(config or {})
-
     def run(self, graph: JobGraph, control: JobControl,
             job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
         clock = self.clock
-        metrics = MetricRegistry(clock)
-        control.metrics = metrics
-        start_ns = clock.monotonic_ns()
-        tasks = build_tasks(graph, clock, metrics, job_parameters=job_parameters,
-                            batch_size=self.config.get("batch_size", 1024), config=self.config)
+        tasks, start_ns = self._deploy(graph, control, job_parameters)
         job = _ThreadedJob(tasks, clock, control)
         control.status = JobStatus.RUNNING
         error: BaseException | None = None
