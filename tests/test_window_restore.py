@@ -19,7 +19,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strom.api.functions import AggregateFunction
 from strom.runtime.elements import MAX_WATERMARK, OutputTag, Watermark
 from strom.testing.harness import KeyedOneInputHarness, Record
 from strom.time.clock import ManualClock
@@ -27,50 +26,19 @@ from strom.window import (
     CountSlidingWindowAssigner,
     CountTumblingWindowAssigner,
     EventTimeSessionWindows,
-    EventTimeTrigger,
-    ProcessWindowFunction,
     SlidingEventTimeWindows,
     TumblingEventTimeWindows,
     TumblingProcessingTimeWindows,
 )
 from strom.window.operator import WindowOperator
+from tests.test_windows import CountAgg, KeyWindowCount, SlowEventTimeTrigger, add_pair, key0
 
 LATE = OutputTag("late")
 KEYS = [f"k{i}" for i in range(12)]
 
 
-def key0(e):
-    return e[0]
-
-
-def add_pair(a, b):
-    return (a[0], a[1] + b[1])
-
-
-class CountAgg(AggregateFunction):
-    def create_accumulator(self):
-        return 0
-
-    def add(self, value, accumulator):
-        return accumulator + 1
-
-    def get_result(self, accumulator):
-        return accumulator
-
-    def merge(self, a, b):
-        return a + b
-
-
-class KeyWindowContents(ProcessWindowFunction):
-    """Emits (key, start, end, elements) for every firing."""
-
-    def process(self, key, context, elements):
-        w = context.window()
-        yield (key, w.start, w.end, sorted(elements))
-
-
-class SlowEventTimeTrigger(EventTimeTrigger):
-    """Behaves as EventTimeTrigger but keeps the operator off its fast path."""
+# key0, add_pair, CountAgg and SlowEventTimeTrigger are the window tests' own helpers.
+KeyWindowContents = KeyWindowCount  # emits (key, start, end, sorted elements) per firing
 
 
 def window_op(assigner, *, contents="reduce", function=add_pair, window_function=None,
