@@ -23,6 +23,7 @@ from strom.errors import InvalidTypeError, JobDefinitionError, describe
 from strom.graph.transformations import Chaining, Kind, Transformation
 from strom.runtime import partitioners as P
 from strom.runtime.elements import OutputTag
+from strom.runtime.keys import field_selector
 from strom.runtime.operators.co import CoMapOperator, CoProcessOperator
 from strom.runtime.operators.process import ProcessOperator
 from strom.runtime.operators.reduce import ReduceOperator
@@ -42,8 +43,9 @@ def _check_type(type_info: Any, where: str) -> Any:
 
 
 def key_selector_of(key_selector: Any, where: str) -> Callable[[Any], Any]:
-    """A KeySelector object or a callable, as a plain ``value -> key`` callable."""
-    return resolve(key_selector, "get_key", where, "KeySelector")
+    """A KeySelector object or a callable, as a plain ``value -> key`` callable (``lambda v: v[i]``
+    becomes the equivalent ``itemgetter(i)``, see :mod:`strom.runtime.keys`)."""
+    return field_selector(resolve(key_selector, "get_key", where, "KeySelector"))
 
 
 class DataStream:

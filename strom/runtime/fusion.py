@@ -48,6 +48,10 @@ class Step:
     ``then`` (inline steps only): the downstream ``(steps, tail)`` to splice in at ``{EMIT}``, so
     an emitted item runs through the next operators without a call; otherwise ``{EMIT}`` calls
     the operator's ``collect``.
+
+    ``stamps`` (inline steps only): names in ``names`` of context objects whose ``_ts`` is set to
+    the record's timestamp before ``code`` runs (a ``sink_ctx`` step stamps its ``ctx``). In a
+    source loop every record's timestamp is None, so the stamps are done once per chunk instead.
     """
 
     kind: str
@@ -56,15 +60,25 @@ class Step:
     code: tuple[str, ...] = ()
     names: dict[str, Any] | None = None
     then: tuple[list[Step], Any] | None = None
+    stamps: tuple[str, ...] = ()
 
 
 def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, drop: str,
-          var: str = "value", tag: str = "") -> list[str]:
+          var: str = "value", tag: str = "", hoisted: list[str] | None = None) -> list[str]:
     """Source lines applying ``steps`` to ``var``; ``drop`` leaves the record (return/continue).
 
     ``tag`` keeps the names of a spliced continuation apart from those of the chain around it.
+    ``hoisted``, when given, collects the timestamp stamps (``ctx._ts = ts``) instead of
+    emitting them per record: the caller runs them once, before its loop.
     """
     lines = []
+
+    def stamp(obj: str) -> list[str]:
+        if hoisted is None:
+            return [f"{obj}._ts = ts"]
+        hoisted.append(f"{obj}._ts = ts")
+        return []
+
     for i, step in enumerate(steps):
         f, fail = f"f{tag}{i}", f"fail{tag}{i}"
         namespace[f], namespace[fail] = step.fn, step.fail
@@ -73,6 +87,8 @@ def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, 
         if step.kind == "inline":
             prefix = f"s{tag}{i}_"
             namespace.update({prefix + k: v for k, v in (step.names or {}).items()})
+            for name in step.stamps:
+                lines += stamp(prefix + name)
             for line in step.code:
                 if line.strip() != "{EMIT}":
                     lines.append(line.format(p=prefix))
@@ -83,7 +99,8 @@ def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, 
                 else:
                     then_steps, then_tail = step.then
                     lines += [x[len(indent):] for x in _body(
-                        then_steps, then_tail, namespace, indent + pad, "continue", "item", f"{tag}{i}c")]
+                        then_steps, then_tail, namespace, indent + pad, "continue", "item", f"{tag}{i}c",
+                        hoisted)]
             tail = None
             continue
         if step.kind == "check":
@@ -100,7 +117,7 @@ def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, 
             raise ValueError(f"unknown fusion step kind {step.kind!r}")
         if step.kind == "sink_ctx":
             namespace[f"{f}_ctx"] = (step.names or {})["ctx"]
-            lines.append(f"{f}_ctx._ts = ts")
+            lines += stamp(f"{f}_ctx")
         # a StromError raised inside user code (say, a state access error) passes unwrapped
         lines += ["try:", f"    {call}", "except StromError:", "    raise",
                   "except Exception as exc:", f"    raise {fail}(exc, {var}) from exc"]
@@ -144,6 +161,7 @@ def compile_source_loop(steps: list[Step], tail: Callable[[Any, Any], None] | No
     costs no call at all between the source and the first non-fused operator.
     """
     namespace: dict[str, Any] = {"StromError": StromError}
-    body = ["    ts = None", "    for value in records:",
-            *_body(steps, tail, namespace, "        ", "continue")]
+    hoisted: list[str] = []
+    loop = _body(steps, tail, namespace, "        ", "continue", hoisted=hoisted)
+    body = ["    ts = None", *("    " + line for line in hoisted), "    for value in records:", *loop]
     return _define("run", "records", body, namespace, "<strom fused source loop>")

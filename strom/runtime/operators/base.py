@@ -15,6 +15,7 @@ from typing import Any
 from strom.errors import InvalidKeyError, StromError, UserFunctionError, describe
 from strom.runtime.context import StreamingRuntimeContext, TaskInfo
 from strom.runtime.elements import MIN_WATERMARK
+from strom.runtime.keys import HASHABLE
 from strom.runtime.output import Output
 from strom.state import MemoryStateBackend, assign_key_group, key_group_range
 from strom.time.timers import TimerHeap
@@ -125,7 +126,8 @@ def key_setter(op: StreamOperator, key_selector: Any = None) -> Any:
         backend.current_key = key = ks(value)
         if key is None:
             raise null_key(value)
-        hash(key)
+        if type(key) not in HASHABLE:
+            hash(key)
 
     return set_key
 

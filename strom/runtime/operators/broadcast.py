@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from strom.errors import InvalidTypeError, StateAccessError, StromError, UserFunctionError, describe
+from strom.runtime.keys import HASHABLE
 from strom.runtime.operators.base import KeyedTimers
 from strom.runtime.operators.co import CoProcessOperator
 from strom.runtime.operators.process import ProcessContext, TimerService, emitter
@@ -314,7 +315,8 @@ class BroadcastProcessOperator(CoProcessOperator):
                 backend.current_key = key = ks(value)
                 if key is None:
                     raise null_key(value)
-                hash(key)  # unhashable keys fail here, as Flink's key hashing would
+                if type(key) not in HASHABLE:
+                    hash(key)  # unhashable keys fail here, as Flink's key hashing would
                 result = pe(value, ctx)
                 if result is not None:
                     emit(result, ts)

@@ -13,6 +13,7 @@ from typing import Any
 from strom.errors import StateAccessError, StromError, UserFunctionError, describe
 from strom.runtime.elements import OutputTag
 from strom.runtime.fusion import Step, compile_steps
+from strom.runtime.keys import HASHABLE, key_expression
 from strom.runtime.operators.base import KeyedTimers, UdfOperator, restore_keyed
 
 
@@ -187,18 +188,19 @@ class FiresTimers:
             ctx._domain = None
 
 
-# The per-record code of ProcessOperator as a fusion template (see strom.runtime.fusion).
-_HEAD = ("{p}ctx._ts = ts", "try:")
-_KEY = ("    {p}backend.current_key = key = {p}ks(value)",
+# The per-record code of ProcessOperator as a fusion template (see strom.runtime.fusion); the
+# context is stamped with the record's timestamp first (Step.stamps).
+_KEY = ("    {p}backend.current_key = key = {KEY}",
         "    if key is None:",
         "        raise {p}null_key(value)",
-        "    hash(key)  # unhashable keys fail here, as Flink's key hashing would")
+        "    if type(key) not in {p}HASHABLE:",
+        "        hash(key)  # unhashable keys fail here, as Flink's key hashing would")
 _CALL = ("    result = {p}pe(value, {p}ctx)",
          "    if result is not None:",
          "        if type(result) is not {p}GeneratorType:",
          "            result = {p}as_iterable({p}name, result)",
          "        for item in result:",
-         "            if type(item) is tuple and len(item) == 2 and type(item[0]) is {p}OutputTag:",
+         "            if type(item) is tuple and item and type(item[0]) is {p}OutputTag and len(item) == 2:",
          "                {p}collect_side(item[0].tag_id, item[1], ts)",
          "            else:",
          "                {EMIT}",
@@ -206,8 +208,6 @@ _CALL = ("    result = {p}pe(value, {p}ctx)",
          "    raise",
          "except Exception as exc:",
          "    raise {p}fail(exc, value) from exc")
-_CODE = _HEAD + _CALL
-_KEYED_CODE = _HEAD + _KEY + _CALL
 
 
 class ProcessOperator(FiresTimers, UdfOperator):
@@ -233,10 +233,13 @@ class ProcessOperator(FiresTimers, UdfOperator):
         names = {"pe": self.function.process_element, "ctx": self.ctx, "fail": self.fail,
                  "null_key": self.null_key, "collect": self.output.collect,
                  "collect_side": self.output.collect_side, "name": self.name,
-                 "backend": self.backend, "ks": self.key_selector, "as_iterable": as_iterable,
+                 "backend": self.backend, "as_iterable": as_iterable, "HASHABLE": HASHABLE,
                  "GeneratorType": GeneratorType, "OutputTag": OutputTag, "StromError": StromError}
-        keyed = self.key_selector is not None
-        return Step("inline", None, self.fail, _KEYED_CODE if keyed else _CODE, names)
+        code: tuple[str, ...] = ("try:",)
+        if self.key_selector is not None:
+            code += tuple(line.replace("{KEY}", key_expression(self.key_selector, names, "value"))
+                          for line in _KEY)
+        return Step("inline", None, self.fail, code + _CALL, names, stamps=("ctx",))
 
     def fusion_step(self) -> Step:
         return self._step

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from strom.errors import StromError
+from strom.runtime.keys import HASHABLE
 from strom.runtime.operators.base import UdfOperator
 from strom.state import ValueStateDescriptor
 
@@ -36,7 +37,8 @@ class ReduceOperator(UdfOperator):
                 backend.current_key = key = ks(value)
                 if key is None:
                     raise null_key(value)
-                hash(key)  # unhashable keys fail here, as Flink's key hashing would
+                if type(key) not in HASHABLE:
+                    hash(key)  # unhashable keys fail here, as Flink's key hashing would
                 current = state.value()
                 if current is not None:
                     value = reduce(current, value)
