@@ -29,28 +29,29 @@ import platform
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PEERS_DIR = "/work/shared/bench/peers"
+PEERS_DIR = os.path.join(HERE, "peers")
 sys.path.insert(0, HERE)
 
 WORKLOADS = ("W1", "W2", "W3")
 
 
 # --------------------------------------------------------------------------- running children
-def run_process(cmd, timeout):
-    """Run ``cmd``; returns (stdout, stderr, returncode, peak RSS MB of the process tree).
+def run_process(cmd, timeout, env=None):
+    """Run ``cmd`` (with ``env`` if given); returns (stdout, stderr, returncode, peak RSS MB of the process tree).
 
     The RSS comes from wait4(), i.e. the child's ru_maxrss (and its reaped descendants'). Linux
     carries ru_maxrss across execve, so it is at least this parent's own RSS (kept small: the
     expected results are computed in a child); our children report VmHWM themselves instead.
     """
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=ROOT, env=env)
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         try:
@@ -98,7 +99,11 @@ def available_peers():
 def run_peer(name, workload, n, timeout):
     _module, script, extra, _p = PEERS[name]
     cmd = [sys.executable, os.path.join(PEERS_DIR, script), workload, str(n), *extra]
-    stdout, stderr, rc, tree_rss = run_process(cmd, timeout)
+    # PyFlink's thread mode embeds CPython in the JVM (pemja), which does not see a venv's
+    # packages unless they are on PYTHONPATH
+    site = sysconfig.get_paths()["purelib"]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (site, os.environ.get("PYTHONPATH")) if p))
+    stdout, stderr, rc, tree_rss = run_process(cmd, timeout, env)
     res = {"engine": name, "workload": workload, "n": n, "maxrss_mb": tree_rss}
     bad = [ln for ln in stdout.splitlines() if ln.startswith(("FAIL", "timed-run check: MISMATCH"))]
     for line in stdout.splitlines():
