@@ -1,4 +1,7 @@
-"""Test-wide settings: Hypothesis profiles.
+"""Test-wide settings: Hypothesis profiles, and the fixtures that run a test on every executor.
+
+``executor`` is each name in ``strom.runtime.executors.EXECUTORS``; ``env`` a fresh environment
+on it. Every end-to-end test takes one of them, so it runs on every executor.
 
 ``dev`` (default) explores new random examples each run; ``ci`` (selected when the ``CI``
 environment variable is set, as in .ci/run) is derandomized so a CI run is reproducible. Neither
@@ -6,10 +9,29 @@ has a per-example deadline: many properties run whole jobs, and a loaded 2-core 
 turn timing noise into failures.
 """
 import os
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from strom.api.environment import StreamExecutionEnvironment
+from strom.runtime.executors import EXECUTORS
 
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(params=sorted(EXECUTORS))
+def executor(request: Any) -> str:
+    """The name of each executor in turn."""
+    return request.param
+
+
+@pytest.fixture
+def env(executor: str) -> StreamExecutionEnvironment:
+    """A fresh environment on each executor in turn."""
+    e = StreamExecutionEnvironment.get_execution_environment()
+    e.executor = executor
+    return e

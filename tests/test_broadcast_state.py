@@ -29,7 +29,6 @@ from strom.errors import (
     UserFunctionError,
 )
 from strom.runtime.elements import OutputTag
-from strom.runtime.executors import EXECUTORS
 from strom.runtime.operators.broadcast import (
     BroadcastProcessOperator,
     BroadcastState,
@@ -460,11 +459,6 @@ def test_api_errors(env: StreamExecutionEnvironment) -> None:
 
 
 # -- end to end --------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=sorted(EXECUTORS))
-def executor(request: Any) -> str:
-    return request.param
 
 
 def make_env(executor: str, parallelism: int) -> StreamExecutionEnvironment:

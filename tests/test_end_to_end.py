@@ -29,13 +29,6 @@ ALL = 10**9
 """``execute_and_collect(limit=ALL)`` returns every record as a list (no limit returns an iterator)."""
 
 
-@pytest.fixture(params=sorted(EXECUTORS))
-def env(request: Any) -> StreamExecutionEnvironment:
-    e = StreamExecutionEnvironment.get_execution_environment()
-    e.executor = request.param
-    return e
-
-
 class WhereAmI(MapFunction):
     """Tags each value with the subtask that processed it."""
 

@@ -20,16 +20,8 @@ from strom.errors import (
     UnsupportedError,
     UserFunctionError,
 )
-from strom.runtime.executors import EXECUTORS
 from strom.state import ValueStateDescriptor
 from strom.testing import CRASH, CollectSink, ListSource, SourceCrash
-
-
-@pytest.fixture(params=sorted(EXECUTORS))
-def env(request: Any) -> StreamExecutionEnvironment:
-    e = StreamExecutionEnvironment.get_execution_environment()
-    e.executor = request.param
-    return e
 
 
 def causes(exc: BaseException) -> list[BaseException]:

@@ -9,10 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strom.api.environment import StreamExecutionEnvironment
 from strom.api.functions import KeyedProcessFunction
 from strom.errors import InvalidKeyError, UserFunctionError
-from strom.runtime.executors import EXECUTORS
 from strom.runtime.keys import field_selector, key_expression, selected_field
 from strom.testing import CollectSink
 
@@ -108,11 +106,16 @@ class Count(KeyedProcessFunction):
         yield ctx.get_current_key(), n
 
 
-@pytest.fixture(params=sorted(EXECUTORS))
-def env(request: Any) -> StreamExecutionEnvironment:
-    e = StreamExecutionEnvironment.get_execution_environment()
-    e.executor = request.param
-    return e
+def failure_chain(env: Any) -> list[BaseException]:
+    """Run the job, which must fail; the exception and its ``__cause__`` chain."""
+    with pytest.raises(Exception) as info:
+        env.execute()
+    chain: list[BaseException] = []
+    exc: BaseException | None = info.value
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__
+    return chain
 
 
 @pytest.mark.parametrize("parallelism", [1, 2])
@@ -131,23 +134,13 @@ def test_field_keys_of_every_hashable_kind(env: Any, parallelism: int) -> None:
 def test_tuple_key_holding_a_list_is_rejected(env: Any, parallelism: int) -> None:
     env.set_parallelism(parallelism)
     env.from_collection([(("t", [1]), 1)]).key_by(lambda e: e[0]).process(Count()).print()
-    with pytest.raises(Exception) as info:
-        env.execute()
-    chain, exc = [], info.value
-    while exc is not None:
-        chain.append(exc)
-        exc = exc.__cause__
+    chain = failure_chain(env)
     assert any(isinstance(e, (InvalidKeyError, TypeError)) and "unhashable" in str(e) for e in chain)
 
 
 def test_field_selector_error_names_operator_and_element(env: Any) -> None:
     env.from_collection([("a",), ()]).key_by(lambda e: e[0]).process(Count()).print()
-    with pytest.raises(Exception) as info:
-        env.execute()
-    chain, exc = [], info.value
-    while exc is not None:
-        chain.append(exc)
-        exc = exc.__cause__
+    chain = failure_chain(env)
     udf = next(e for e in chain if isinstance(e, UserFunctionError))
     assert "()" in str(udf) and "IndexError" in str(udf)
     assert any(isinstance(e, IndexError) for e in chain)
