@@ -53,7 +53,9 @@ def main(argv=None) -> int:
         return 2
 
     m, a = data.get("machine", {}), data.get("args", {})
-    rows = [r for r in data["results"] if r.get("status") == "ok" and r.get("records_per_s")]
+    # one plain bar: the main phase's (the peers' ratios are against the plain runs of their phase)
+    rows = [r for r in data["results"] if r.get("status") == "ok" and r.get("records_per_s")
+            and not (r["engine"] == "plain" and r.get("phase") == "peers")]
     workloads = sorted({r["workload"] for r in rows})
     series = []  # (engine, p) in first-seen order, plain first
     for r in sorted(rows, key=lambda r: (r["engine"] != "plain", r["engine"], r["parallelism"])):
