@@ -5,6 +5,7 @@ Usage:
     python bench/run.py [--n 1000000] [--runs 3] [--workloads W1,W2,W3] [--parallelism 1,2]
                         [--json bench/results/latest.json] [--variants typed,untyped]
                         [--no-peers] [--timeout 900]
+    python bench/run.py --report bench/results/latest.json   # the table of an earlier run
 
 For every workload, every engine configuration (the plain loop; strom at each parallelism, as
 ``strom+types`` with output types declared as pyflink_bench.py does and as ``strom`` without
@@ -15,8 +16,9 @@ Every result is checked against ``workloads.expected_*``; a wrong result is repo
 with the reason, no figure is printed for it, and the command exits with status 1.
 
 Figures (see bench/README.md): records/s = N / median wall seconds of the run (job definition
-+ execution, interpreter start and imports excluded); "vs plain" = that rate / the plain loop's
-rate in the same invocation; peak RSS = the highest ru_maxrss of the configuration's runs.
++ execution, interpreter start and imports excluded); "vs plain" = the median over rounds of
+the run's rate / the plain loop's rate in the same round (a paired ratio: both saw the same
+machine load); peak RSS = the highest peak RSS of the configuration's runs.
 """
 from __future__ import annotations
 
@@ -191,11 +193,26 @@ def summarise(cfg, runs, n, unavailable_reason=None):
     return out
 
 
+def add_ratios(rows):
+    """Set ``ratio_vs_plain`` on every ok row: the median over rounds of its rate / the plain
+    loop's rate in the same round and phase (runs of one round are seconds apart, so the pair
+    sees the same machine load), and ``ratio_of_medians`` (median rate / plain's median rate)."""
+    plain = {(r["workload"], r.get("phase", "main")): r for r in rows
+             if r["engine"] == "plain" and r["status"] == "ok"}
+    for row in rows:
+        base = plain.get((row["workload"], row.get("phase", "main")))
+        if row["status"] != "ok" or base is None:
+            continue
+        row["ratio_of_medians"] = row["records_per_s"] / base["records_per_s"]
+        row["ratio_vs_plain"] = statistics.median(
+            b["seconds"] / r["seconds"] for r, b in zip(row["runs"], base["runs"]))
+
+
 def print_table(rows):
     header = ("workload", "engine", "p", "records/s", "vs plain", "peak RSS MB", "spread (min-max rec/s)")
     lines = []
     for row in rows:
-        engine = row["engine"] + (" (2)" if row["engine"] == "plain" and row["phase"] == "peers" else "")
+        engine = row["engine"] + (" (2)" if row["engine"] == "plain" and row.get("phase") == "peers" else "")
         if row["status"] == "ok":
             ratio = row.get("ratio_vs_plain")
             lines.append((row["workload"], engine, str(row["parallelism"]), fmt_rate(row["records_per_s"]),
@@ -210,7 +227,7 @@ def print_table(rows):
     print(fmt % tuple("-" * w for w in widths))
     for ln in lines:
         print(fmt % ln)
-    if any(row["phase"] == "peers" for row in rows):
+    if any(row.get("phase") == "peers" for row in rows):
         print("plain (2): the plain loop measured again among the peers' runs; the peers' ratios are "
               "against it")
 
@@ -230,7 +247,14 @@ def main(argv=None):
                          "does; engine 'strom+types') and/or 'untyped' (none declared; engine 'strom')")
     ap.add_argument("--no-peers", action="store_true", help="skip Bytewax/PyFlink even if importable")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per run before it is killed")
+    ap.add_argument("--report", metavar="JSON", help="print the table of an earlier run's JSON; run nothing")
     args = ap.parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            rows = json.load(f)["results"]
+        add_ratios(rows)
+        print_table(rows)
+        return 0
 
     wls = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     for w in wls:
@@ -306,12 +330,7 @@ def main(argv=None):
     elapsed = time.perf_counter() - t_start
 
     rows = [summarise(c, results[id(c)], n, unavailable.get((c["workload"], c["engine"]))) for c in configs]
-    plain_rate = {(row["workload"], row["phase"]): row.get("records_per_s") for row in rows
-                  if row["engine"] == "plain" and row["status"] == "ok"}
-    for row in rows:
-        base = plain_rate.get((row["workload"], row["phase"]))
-        if row["status"] == "ok" and base:
-            row["ratio_vs_plain"] = row["records_per_s"] / base
+    add_ratios(rows)
     print()
     print("N = %d events, median of %d runs, each in a fresh process (%.0f s in all)" % (n, args.runs, elapsed))
     print_table(rows)
