@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 
+from strom.api.durations import Time
 from strom.api.environment import StreamExecutionEnvironment
 from strom.api.functions import KeyedProcessFunction, MapFunction, ProcessFunction
 from strom.api.sources import NumberSequenceSource
 from strom.api.typeinfo import Types
+from strom.api.watermarks import WatermarkStrategy
 from strom.errors import (
     InvalidKeyError,
     InvalidTypeError,
@@ -22,6 +24,7 @@ from strom.errors import (
 )
 from strom.state import ValueStateDescriptor
 from strom.testing import CRASH, CollectSink, ListSource, SourceCrash
+from strom.window import EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows
 
 
 def causes(exc: BaseException) -> list[BaseException]:
@@ -231,6 +234,25 @@ def test_invalid_key_is_rejected_even_without_state_access(env: Any, parallelism
     err = run_failing(env)
     key_err = cause_of(err, InvalidKeyError)
     assert "element 1" in str(key_err)
+
+
+@pytest.mark.parametrize("parallelism", [1, 2])
+@pytest.mark.parametrize("window", ["tumbling", "sliding", "session"])
+def test_none_key_is_rejected_by_windows(env: Any, parallelism: int, window: str) -> None:
+    """The event-time fast path (tumbling, sliding) and the general window operator (session)
+    reject a None key as every other keyed operator does, instead of pooling such records."""
+    assigner = {"tumbling": TumblingEventTimeWindows.of(Time.seconds(1)),
+                "sliding": SlidingEventTimeWindows.of(Time.seconds(2), Time.seconds(1)),
+                "session": EventTimeSessionWindows.with_gap(Time.seconds(1))}[window]
+    env.set_parallelism(parallelism)
+    stream = env.from_collection([("a", 1), ("b", 2)]).assign_timestamps_and_watermarks(
+        WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(lambda v, _: v[1]))
+    stream.key_by(lambda v: None).window(assigner).reduce(lambda a, b: a).print()
+    err = run_failing(env)
+    key_err = cause_of(err, InvalidKeyError)
+    assert "returned None" in str(key_err) and "('a', 1)" in str(key_err)
+    if parallelism == 1:  # at p = 2 the key_by exchange already rejects it, naming key_by
+        assert "Window(" in str(key_err)
 
 
 def test_key_selector_that_raises(env: Any) -> None:

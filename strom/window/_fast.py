@@ -121,7 +121,7 @@ class FastPath:
         slide = getattr(assigner, "slide", size)
         sliding = type(assigner) is SlidingEventTimeWindows
         lateness = op.allowed_lateness
-        ks, backend, fail = op.key_selector, op.backend, op.fail
+        ks, backend, fail, null_key = op.key_selector, op.backend, op.fail, op.null_key
         tables = op.contents._tables
         by_end, fire_heap, cleanup_heap = self.by_end, self.fire_heap, self.cleanup_heap
         emit_window, late = op.emit_window, op.late
@@ -186,6 +186,8 @@ class FastPath:
                 key = None
                 try:
                     key = ks(value)
+                    if key is None:
+                        raise null_key(value)
                     acc = table.get(key, _MISSING)
                     acc = table[key] = add(value, create() if acc is _MISSING else acc)
                     if end <= fire_end:
@@ -211,6 +213,8 @@ class FastPath:
                 key = None
                 try:
                     key = ks(value)
+                    if key is None:
+                        raise null_key(value)
                     acc = table.get(key, _MISSING)
                     acc = table[key] = value if acc is _MISSING else reduce(acc, value)
                     if end <= fire_end:
@@ -237,6 +241,8 @@ class FastPath:
                             continue
                         if key is _MISSING:
                             key = ks(value)
+                            if key is None:
+                                raise null_key(value)
                         table = by_end.get(end)
                         if table is None:
                             table = new_pane(end)

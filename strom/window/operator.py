@@ -315,6 +315,8 @@ class WindowOperator(UdfOperator):
         backend = self.backend
         try:
             key = backend.current_key = self.key_selector(value)
+            if key is None:
+                raise self.null_key(value)
             windows = self.assigner.assign_windows(value, ts, self.ctx)
             if self.merging:
                 skipped = self._add_merging(key, value, ts, windows)
