@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from strom.errors import InvalidTypeError, StateAccessError, StromError, UserFunctionError, describe
-from strom.runtime.keys import HASHABLE
 from strom.runtime.operators.base import KeyedTimers
 from strom.runtime.operators.co import CoProcessOperator
 from strom.runtime.operators.process import ProcessContext, TimerService, emitter
@@ -304,28 +303,7 @@ class BroadcastProcessOperator(CoProcessOperator):
         self.process_element2 = self._make_broadcast(f.process_broadcast_element)
 
     def _make_element(self, pe: Any) -> Any:
-        if self.key_selector is None:
-            return self._make(pe, None)
-        ctx, emit, fail, null_key = self.ctx, self._emit, self.fail, self.null_key
-        backend, ks = self.backend, self.key_selector
-
-        def process(value: Any, ts: Any) -> None:
-            ctx._ts = ts
-            try:
-                backend.current_key = key = ks(value)
-                if key is None:
-                    raise null_key(value)
-                if type(key) not in HASHABLE:
-                    hash(key)  # unhashable keys fail here, as Flink's key hashing would
-                result = pe(value, ctx)
-                if result is not None:
-                    emit(result, ts)
-            except StromError:
-                raise
-            except Exception as exc:
-                raise fail(exc, value) from exc
-
-        return process
+        return self._make(pe, self.key_selector)
 
     def _make_broadcast(self, pbe: Any) -> Any:
         ctx, backend = self.broadcast_ctx, self.backend
