@@ -22,9 +22,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from strom.errors import InvalidTypeError, StateAccessError, StromError, UserFunctionError, describe
-from strom.runtime.operators.base import KeyedTimers
 from strom.runtime.operators.co import CoProcessOperator
-from strom.runtime.operators.process import ProcessContext, TimerService, emitter
+from strom.runtime.operators.process import ProcessContext, TimerService
 from strom.state import MapStateDescriptor
 
 __all__ = [
@@ -291,12 +290,10 @@ class BroadcastProcessOperator(CoProcessOperator):
     # -- lifecycle --
     def open(self) -> None:
         keyed = self.key_selector is not None
-        if keyed and self.timers is None:
-            self.timers = KeyedTimers(self, self._on_timer)
+        self._open_timers_and_context()
         # self.ctx also serves on_timer (FiresTimers), where PyFlink's OnTimerContext is read-only
         self.ctx = KeyedReadOnlyContext(self) if keyed else ReadOnlyContext(self)
         self.broadcast_ctx = KeyedBroadcastContext(self) if keyed else BroadcastContext(self)
-        self._emit = emitter(self)
         super(CoProcessOperator, self).open()  # the user's open(runtime_context)
         f = self.function
         self.process_element1 = self._make_element(f.process_element)

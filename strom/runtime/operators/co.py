@@ -10,7 +10,7 @@ from typing import Any
 from strom.errors import StromError
 from strom.runtime.elements import MIN_WATERMARK
 from strom.runtime.operators.base import KeyedTimers, UdfOperator, key_setter
-from strom.runtime.operators.process import FiresTimers, ProcessContext, TimerService, emitter
+from strom.runtime.operators.process import FiresTimers, emitter
 
 
 class TwoInputOperator(UdfOperator):
@@ -103,10 +103,7 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
         self.key_selector = key_selector1  # makes setup() create a keyed backend
 
     def open(self) -> None:
-        if self.key_selector is not None and self.timers is None:
-            self.timers = KeyedTimers(self, self._on_timer)
-        self.ctx = ProcessContext(self, TimerService(self, self.timers))
-        self._emit = emitter(self)
+        self._open_timers_and_context()
         super().open()
         f = self.function
         self.process_element1 = self._make(f.process_element1, self.key_selectors[0])
@@ -121,29 +118,19 @@ class CoProcessOperator(FiresTimers, TwoInputOperator):
         emit, fail = self._emit, self.fail
         if ctx is None:
             ctx = self.ctx
-        if ks is None:
-            def process(value: Any, ts: Any) -> None:
-                ctx._ts = ts
-                try:
-                    result = pe(value, ctx)
-                    if result is not None:
-                        emit(result, ts)
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise fail(exc, value, what) from exc
-        else:
-            set_key = key_setter(self, ks)
+        set_key = None if ks is None else key_setter(self, ks)
 
-            def process(value: Any, ts: Any) -> None:
-                ctx._ts = ts
-                try:
+        def process(value: Any, ts: Any) -> None:
+            ctx._ts = ts
+            try:
+                if set_key is not None:
                     set_key(value)
-                    result = pe(value, ctx)
-                    if result is not None:
-                        emit(result, ts)
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise fail(exc, value, what) from exc
+                result = pe(value, ctx)
+                if result is not None:
+                    emit(result, ts)
+            except StromError:
+                raise
+            except Exception as exc:
+                raise fail(exc, value, what) from exc
+
         return process

@@ -143,6 +143,14 @@ class FiresTimers:
     _emit: Any
     fail: Any
 
+    def _open_timers_and_context(self) -> None:
+        """Before the user's ``open``: the timers of a keyed operator (unless a restore already
+        made them), ``ctx`` and ``_emit``."""
+        if self.backend is not None and self.timers is None:
+            self.timers = KeyedTimers(self, self._on_timer)
+        self.ctx = ProcessContext(self, TimerService(self, self.timers))
+        self._emit = emitter(self)
+
     def snapshot_state(self) -> dict:
         """Keyed state (per key group) and live timers, as a picklable dict; {} when not keyed."""
         snap: dict = {}
@@ -219,10 +227,7 @@ class ProcessOperator(FiresTimers, UdfOperator):
         self.timers: KeyedTimers | None = None
 
     def open(self) -> None:
-        if self.key_selector is not None and self.timers is None:
-            self.timers = KeyedTimers(self, self._on_timer)
-        self.ctx = ProcessContext(self, TimerService(self, self.timers))
-        self._emit = emitter(self)
+        self._open_timers_and_context()
         super().open()
         self._step = self._inline_step()
         self.process_element = compile_steps([self._step], None)
