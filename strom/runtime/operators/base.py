@@ -124,9 +124,9 @@ def key_setter(op: StreamOperator, key_selector: Any = None) -> Any:
 
     def set_key(value: Any) -> None:
         backend.current_key = key = ks(value)
-        if key is None:
-            raise null_key(value)
-        if type(key) not in HASHABLE:
+        if type(key) not in HASHABLE:  # keys of the common types pass with one test
+            if key is None:
+                raise null_key(value)
             hash(key)
 
     return set_key

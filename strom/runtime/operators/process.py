@@ -199,9 +199,9 @@ class FiresTimers:
 # The per-record code of ProcessOperator as a fusion template (see strom.runtime.fusion); the
 # context is stamped with the record's timestamp first (Step.stamps).
 _KEY = ("    {p}backend.current_key = key = {KEY}",
-        "    if key is None:",
-        "        raise {p}null_key(value)",
-        "    if type(key) not in {p}HASHABLE:",
+        "    if type(key) not in {p}HASHABLE:  # keys of the common types pass with one test",
+        "        if key is None:",
+        "            raise {p}null_key(value)",
         "        hash(key)  # unhashable keys fail here, as Flink's key hashing would")
 _CALL = ("    result = {p}pe(value, {p}ctx)",
          "    if result is not None:",

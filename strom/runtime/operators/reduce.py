@@ -35,9 +35,9 @@ class ReduceOperator(UdfOperator):
         def process_element(value: Any, ts: Any) -> None:
             try:
                 backend.current_key = key = ks(value)
-                if key is None:
-                    raise null_key(value)
-                if type(key) not in HASHABLE:
+                if type(key) not in HASHABLE:  # keys of the common types pass with one test
+                    if key is None:
+                        raise null_key(value)
                     hash(key)  # unhashable keys fail here, as Flink's key hashing would
                 current = state.value()
                 if current is not None:
