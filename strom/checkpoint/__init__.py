@@ -1,0 +1,1 @@
+"""Checkpointing: barriers, coordinator, storage, restart strategies; imports only strom.state, strom.time, strom.errors."""
