@@ -18,12 +18,13 @@ from strom.api.functions import (
 )
 from strom.api.sources import NumberSequenceSource
 from strom.errors import JobCancelledError, JobDefinitionError
-from strom.runtime.elements import MAX_WATERMARK, OutputTag
+from strom.runtime.elements import OutputTag
 from strom.runtime.executors import EXECUTORS
 from strom.runtime.job import JobStatus
 from strom.state import StateTtlConfig, ValueStateDescriptor
 from strom.testing import IDLE, CollectSink, ListSource, Watermark
 from strom.time.clock import ManualClock
+from strom.time.watermarks import MAX_WATERMARK
 
 ALL = 10**9
 """``execute_and_collect(limit=ALL)`` returns every record as a list (no limit returns an iterator)."""

@@ -22,7 +22,7 @@ from strom.api.functions import (
 )
 from strom.api.row import Row
 from strom.errors import InvalidKeyError, StateAccessError, UserFunctionError
-from strom.runtime.elements import MAX_WATERMARK, MIN_WATERMARK, OutputTag, Watermark
+from strom.runtime.elements import OutputTag
 from strom.runtime.operators.co import CoMapOperator, CoProcessOperator
 from strom.runtime.operators.process import ProcessOperator
 from strom.runtime.operators.reduce import ReduceOperator
@@ -47,6 +47,7 @@ from strom.testing import (
     TwoInputHarness,
 )
 from strom.time.clock import ManualClock
+from strom.time.watermarks import MAX_WATERMARK, MIN_WATERMARK, Watermark
 
 LATE = OutputTag("late")
 EVEN = OutputTag("even")

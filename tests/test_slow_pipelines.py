@@ -10,7 +10,7 @@ import time
 
 from strom.common import Duration, WatermarkStrategy
 from strom.datastream import KeyedProcessFunction, StreamExecutionEnvironment
-from strom.runtime.elements import MIN_WATERMARK
+from strom.time.watermarks import MIN_WATERMARK
 
 N = 120
 

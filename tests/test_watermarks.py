@@ -20,12 +20,12 @@ from strom.datastream.functions import (
 from strom.errors import JobDefinitionError, JobExecutionError
 from strom.metrics import MetricRegistry
 from strom.runtime.context import TaskInfo
-from strom.runtime.elements import MAX_WATERMARK, MIN_WATERMARK
 from strom.runtime.operators.timestamps import TimestampsAndWatermarksOperator
 from strom.runtime.output import Output
 from strom.runtime.processing_time import ProcessingTimeService
 from strom.time.clock import ManualClock
 from strom.time.valve import WatermarkValve
+from strom.time.watermarks import MAX_WATERMARK, MIN_WATERMARK
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strom.runtime.elements import MAX_WATERMARK, OutputTag, Watermark
+from strom.runtime.elements import OutputTag
 from strom.testing.harness import KeyedOneInputHarness, Record
 from strom.time.clock import ManualClock
+from strom.time.watermarks import MAX_WATERMARK, Watermark
 from strom.window import (
     CountSlidingWindowAssigner,
     CountTumblingWindowAssigner,

@@ -17,10 +17,11 @@ from strom.api.functions import AggregateFunction, ReduceFunction, SinkFunction
 from strom.api.watermarks import WatermarkGenerator, WatermarkStrategy
 from strom.datastream import StreamExecutionEnvironment
 from strom.errors import JobDefinitionError, UserFunctionError
-from strom.runtime.elements import MAX_WATERMARK, OutputTag, Watermark
+from strom.runtime.elements import OutputTag
 from strom.state import VOID_NAMESPACE
 from strom.testing.harness import KeyedOneInputHarness, Record
 from strom.time.clock import ManualClock
+from strom.time.watermarks import MAX_WATERMARK, Watermark
 from strom.window import (
     AllWindowFunction,
     ContinuousEventTimeTrigger,

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from strom.runtime.elements import Watermark, WatermarkStatus
+from strom.time.watermarks import Watermark, WatermarkStatus
 
 DEFAULT_BATCH_SIZE = 1024
 DEFAULT_CREDITS = 8

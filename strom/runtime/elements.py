@@ -2,41 +2,14 @@
 
 Records travel as ``(value, timestamp)`` argument pairs inside a chain and as
 ``(values, timestamps)`` list pairs between tasks, so the hot path allocates no wrapper
-per record. Everything else that travels in a channel is one of the objects here.
+per record. Everything else that travels in a channel is one of the objects here, or a
+watermark element from :mod:`strom.time.watermarks` (``Watermark``, ``WatermarkStatus``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from strom.errors import JobDefinitionError
-
-MIN_WATERMARK = -(2**63)
-"""Flink's ``Long.MIN_VALUE``: the watermark before any watermark arrived."""
-
-MAX_WATERMARK = 2**63 - 1
-"""Flink's ``Long.MAX_VALUE``: emitted when a bounded input ends; fires every event-time timer."""
-
-
-@dataclass(frozen=True, slots=True)
-class Watermark:
-    """Event time has reached ``timestamp``: no record with a smaller timestamp should follow.
-
-    The PyFlink name and constructor (``Watermark(timestamp)``) are kept so user
-    ``WatermarkGenerator``s and ``SourceFunction``s can emit it.
-    """
-
-    timestamp: int
-
-    def get_timestamp(self) -> int:
-        """PyFlink-compatible accessor."""
-        return self.timestamp
-
-
-@dataclass(frozen=True, slots=True)
-class WatermarkStatus:
-    """A channel became idle (``idle=True``) or active again; idle channels do not hold back watermarks."""
-
-    idle: bool
 
 
 @dataclass(frozen=True, slots=True)

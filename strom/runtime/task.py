@@ -13,13 +13,7 @@ from typing import Any
 
 from strom.runtime.channels import Channel, RecordWriter
 from strom.runtime.context import TaskInfo
-from strom.runtime.elements import (
-    END_OF_PARTITION,
-    MAX_WATERMARK,
-    EndOfPartition,
-    Watermark,
-    WatermarkStatus,
-)
+from strom.runtime.elements import END_OF_PARTITION, EndOfPartition
 from strom.runtime.fusion import TERMINAL, Step, compile_source_loop, compile_steps
 from strom.runtime.operators.base import StreamOperator
 from strom.runtime.operators.sources import (
@@ -31,6 +25,7 @@ from strom.runtime.operators.sources import (
 )
 from strom.runtime.output import Output
 from strom.time.valve import WatermarkValve
+from strom.time.watermarks import MAX_WATERMARK, Watermark, WatermarkStatus
 
 BLOCKED = 3
 RECORDS_PER_SOURCE_STEP = 1024

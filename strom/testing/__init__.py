@@ -15,7 +15,6 @@ Example:
     >>> h.records()
     [42]
 """
-from strom.runtime.elements import MAX_WATERMARK, MIN_WATERMARK, Watermark, WatermarkStatus
 from strom.testing.harness import (
     KeyedOneInputHarness,
     KeyedTwoInputHarness,
@@ -24,6 +23,7 @@ from strom.testing.harness import (
     TwoInputHarness,
 )
 from strom.testing.sources import CRASH, IDLE, CollectSink, ListSource, Marker, SourceCrash
+from strom.time.watermarks import MAX_WATERMARK, MIN_WATERMARK, Watermark, WatermarkStatus
 
 __all__ = [
     "CRASH",

@@ -34,7 +34,7 @@ from typing import Any
 from strom.errors import InvalidKeyError, JobDefinitionError, describe
 from strom.metrics import MetricRegistry
 from strom.runtime.context import TaskInfo
-from strom.runtime.elements import OutputTag, Watermark, WatermarkStatus
+from strom.runtime.elements import OutputTag
 from strom.runtime.operators.base import StreamOperator
 from strom.runtime.operators.co import CoProcessOperator
 from strom.runtime.operators.process import ProcessOperator
@@ -42,6 +42,7 @@ from strom.runtime.output import Output
 from strom.runtime.processing_time import ProcessingTimeService
 from strom.state import VOID_NAMESPACE, assign_key_group
 from strom.time.clock import Clock, ManualClock
+from strom.time.watermarks import Watermark, WatermarkStatus
 
 __all__ = [
     "KeyedOneInputHarness",

@@ -1,7 +1,7 @@
 """Test sources and sinks for end-to-end jobs: ``ListSource`` with markers and ``CollectSink``.
 
 ``ListSource`` is a ``SourceFunction`` that emits a list of items, where special items are
-markers: a :class:`~strom.runtime.elements.Watermark` emits that watermark, :data:`IDLE`
+markers: a :class:`~strom.time.watermarks.Watermark` emits that watermark, :data:`IDLE`
 marks the source idle, :data:`CRASH` makes ``run`` raise. ``CollectSink`` collects what reaches
 it into a list shared by every subtask's copy of the sink, readable after ``execute``.
 
@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from strom.api.functions import SinkFunction, SourceFunction
-from strom.runtime.elements import Watermark
+from strom.time.watermarks import Watermark
 
 __all__ = ["CRASH", "IDLE", "CollectSink", "ListSource", "Marker", "SourceCrash", "Watermark"]
 

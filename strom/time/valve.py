@@ -14,7 +14,7 @@ Example:
 """
 from __future__ import annotations
 
-from strom.runtime.elements import MIN_WATERMARK
+from strom.time.watermarks import MIN_WATERMARK
 
 
 class WatermarkValve:

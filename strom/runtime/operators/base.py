@@ -14,11 +14,11 @@ from typing import Any
 
 from strom.errors import InvalidKeyError, StromError, UserFunctionError, describe
 from strom.runtime.context import StreamingRuntimeContext, TaskInfo
-from strom.runtime.elements import MIN_WATERMARK
 from strom.runtime.keys import HASHABLE
 from strom.runtime.output import Output
 from strom.state import MemoryStateBackend, assign_key_group, key_group_range
 from strom.time.timers import TimerHeap
+from strom.time.watermarks import MIN_WATERMARK
 
 
 class StreamOperator:

@@ -15,8 +15,8 @@ from itertools import islice
 from typing import Any
 
 from strom.errors import UserFunctionError
-from strom.runtime.elements import Watermark
 from strom.runtime.operators.base import StreamOperator
+from strom.time.watermarks import Watermark
 
 MORE, NOTHING, END = 0, 1, 2
 _CONTROL = object()  # timestamp slot marker of a control item in the hand-over deque

@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from strom.errors import StromError
-from strom.runtime.elements import MAX_WATERMARK, MIN_WATERMARK, Watermark
 from strom.runtime.operators.base import StreamOperator
 from strom.runtime.output import Output
+from strom.time.watermarks import MAX_WATERMARK, MIN_WATERMARK, Watermark
 
 DEFAULT_AUTO_WATERMARK_INTERVAL = 200
 
