@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strom.api.durations import to_millis
 from strom.api.typeinfo import java_string
 from strom.common import (
     ByteArraySchema,
@@ -29,6 +28,7 @@ from strom.common import (
 )
 from strom.common.typeinfo import RowTypeInfo
 from strom.errors import InvalidTypeError, JobDefinitionError
+from strom.time.durations import to_millis
 
 # ------------------------------------------------------------------ validation
 

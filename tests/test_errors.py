@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from strom.api.durations import Time
 from strom.api.environment import StreamExecutionEnvironment
 from strom.api.functions import KeyedProcessFunction, MapFunction, ProcessFunction
 from strom.api.sources import NumberSequenceSource
@@ -24,6 +23,7 @@ from strom.errors import (
 )
 from strom.state import ValueStateDescriptor
 from strom.testing import CRASH, CollectSink, ListSource, SourceCrash
+from strom.time.durations import Time
 from strom.window import EventTimeSessionWindows, SlidingEventTimeWindows, TumblingEventTimeWindows
 
 

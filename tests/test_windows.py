@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strom.api.durations import Duration, Time
 from strom.api.functions import AggregateFunction, ReduceFunction, SinkFunction
 from strom.api.watermarks import WatermarkGenerator, WatermarkStrategy
 from strom.datastream import StreamExecutionEnvironment
@@ -21,6 +20,7 @@ from strom.runtime.elements import OutputTag
 from strom.state import VOID_NAMESPACE
 from strom.testing.harness import KeyedOneInputHarness, Record
 from strom.time.clock import ManualClock
+from strom.time.durations import Duration, Time
 from strom.time.watermarks import MAX_WATERMARK, Watermark
 from strom.window import (
     AllWindowFunction,

@@ -12,7 +12,7 @@ import struct
 from decimal import Decimal
 from typing import Any
 
-from strom.api.durations import Instant
+from strom.time.durations import Instant
 
 
 def _java_decimal_digits(text: str) -> tuple[str, int]:

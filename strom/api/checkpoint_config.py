@@ -7,8 +7,8 @@ too.
 from __future__ import annotations
 
 from strom.api.configuration import CheckpointingMode
-from strom.api.durations import to_millis
 from strom.errors import JobDefinitionError
+from strom.time.durations import to_millis
 
 
 class CheckpointConfig:

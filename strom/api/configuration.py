@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
 
-from strom.api.durations import to_millis
 from strom.errors import InvalidTypeError, JobDefinitionError, describe
+from strom.time.durations import to_millis
 
 
 class Configuration:

@@ -44,9 +44,9 @@ from strom.api._java_format import (
     java_local_time,
     java_sql_timestamp,
 )
-from strom.api.durations import Instant
 from strom.api.row import Row, RowKind
 from strom.errors import InvalidTypeError, describe
+from strom.time.durations import Instant
 
 _HINT = "declare output_type=Types.PICKLED_BYTE_ARRAY() or fix the function"
 

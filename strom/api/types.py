@@ -91,7 +91,7 @@ class Types:
 
     @staticmethod
     def INSTANT() -> TypeInformation:
-        """:class:`~strom.api.durations.Instant`; supports ``None``."""
+        """:class:`~strom.time.durations.Instant`; supports ``None``."""
         return BasicTypeInfo("INSTANT")
 
     @staticmethod

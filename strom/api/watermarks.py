@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from strom.api._functions import fresh, positional_arity
-from strom.api.durations import Duration, Time, to_millis
 from strom.errors import JobDefinitionError, describe
 from strom.runtime.operators.timestamps import GeneratorContext, TimestampsAndWatermarksOperator
+from strom.time.durations import Duration, Time, to_millis
 from strom.time.watermarks import MIN_WATERMARK, Watermark
 
 _LOG = logging.getLogger("strom.watermarks")

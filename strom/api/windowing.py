@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from strom.api._functions import fresh, resolve
 from strom.api.aggregations import aggregation
-from strom.api.durations import to_millis
 from strom.api.typeinfo import PickledBytesTypeInfo
 from strom.errors import JobDefinitionError, describe
 from strom.runtime.elements import OutputTag
+from strom.time.durations import to_millis
 from strom.window.assigners import MergingWindowAssigner, WindowAssigner
 from strom.window.evictors import Evictor
 from strom.window.operator import WindowOperator

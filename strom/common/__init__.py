@@ -11,7 +11,6 @@ from strom.api.configuration import (
     RestartStrategyConfiguration,
     TimeCharacteristic,
 )
-from strom.api.durations import Duration, Instant, Time
 from strom.api.row import Row, RowKind
 from strom.api.serialization import (
     ByteArraySchema,
@@ -22,6 +21,7 @@ from strom.api.serialization import (
 )
 from strom.api.typeinfo import TypeInformation, Types
 from strom.api.watermarks import WatermarkStrategy
+from strom.time.durations import Duration, Instant, Time
 
 __all__ = [
     "ByteArraySchema",

@@ -19,8 +19,8 @@ def article_globals() -> dict[str, Any]:
     import strom.datastream as ds
     import strom.datastream.functions as fn
     import strom.datastream.state as st
-    from strom.api.durations import Time
     from strom.api.typeinfo import Types
+    from strom.time.durations import Time
 
     pool: dict[str, Any] = {"Types": Types, "Time": Time}
     for module in (ds, fn, st):

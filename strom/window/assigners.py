@@ -6,7 +6,7 @@ window operator once per element with the element's timestamp (event time) or th
 processing time (processing-time assigners ask ``context.get_current_processing_time()``).
 
 Example:
-    >>> from strom.api.durations import Time
+    >>> from strom.time.durations import Time
     >>> TumblingEventTimeWindows.of(Time.seconds(10)).assign_windows(None, 12_345, None)
     [TimeWindow(start=10000, end=20000)]
     >>> SlidingEventTimeWindows.of(Time.seconds(10), Time.seconds(5)).assign_windows(None, 12_345, None)
@@ -18,9 +18,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from strom.api.durations import Time, to_millis
 from strom.errors import JobDefinitionError, UserFunctionError, describe
 from strom.state import ValueStateDescriptor
+from strom.time.durations import Time, to_millis
 from strom.window.triggers import (
     CountTrigger,
     EventTimeTrigger,

@@ -13,8 +13,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from strom.api.durations import to_millis
 from strom.errors import JobDefinitionError, describe
+from strom.time.durations import to_millis
 
 __all__ = ["CountEvictor", "DeltaEvictor", "Evictor", "TimeEvictor", "TimestampedValue"]
 

@@ -17,9 +17,9 @@ from abc import ABC, abstractmethod
 from enum import Enum
 from typing import Any
 
-from strom.api.durations import to_millis
 from strom.errors import JobDefinitionError
 from strom.state import ReducingStateDescriptor
+from strom.time.durations import to_millis
 
 __all__ = [
     "ContinuousEventTimeTrigger", "ContinuousProcessingTimeTrigger", "CountTrigger",
