@@ -11,6 +11,8 @@
     ├── UserFunctionError         a user function raised; names operator and element/key,
     │                             the original exception is ``__cause__``
     ├── JobExecutionError         the job failed at run time (wraps the first failure)
+    ├── CheckpointError           a checkpoint could not be written, found or restored
+    │   └── CheckpointCorruptedError  a state file or _metadata does not match its manifest
     └── JobCancelledError         the job was cancelled while a caller waited for it
 
 Messages name the operator, key or input, what was expected, what came instead and a hint.
@@ -65,6 +67,31 @@ class JobExecutionError(StromError):
 
 class JobCancelledError(StromError):
     """The job was cancelled while a caller waited for its result."""
+
+
+class CheckpointError(StromError):
+    """A checkpoint or savepoint could not be written, found, read or restored.
+
+    Attributes:
+        checkpoint: the checkpoint's path (``chk-<n>`` or savepoint directory), or ``""``.
+    """
+
+    def __init__(self, msg: str, *, checkpoint: str = "") -> None:
+        super().__init__(msg)
+        self.checkpoint = checkpoint
+
+
+class CheckpointCorruptedError(CheckpointError):
+    """A checkpoint's state file or ``_metadata`` is missing, truncated or altered.
+
+    Attributes:
+        checkpoint: the checkpoint's path.
+        file: the file that failed (a state file name, or ``"_metadata"``).
+    """
+
+    def __init__(self, msg: str, *, checkpoint: str = "", file: str = "") -> None:
+        super().__init__(msg, checkpoint=checkpoint)
+        self.file = file
 
 
 def describe(value: object, limit: int = 200) -> str:
