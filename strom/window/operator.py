@@ -37,7 +37,7 @@ from typing import Any
 
 from strom.errors import StromError, UnsupportedError
 from strom.runtime.elements import OutputTag
-from strom.runtime.operators.base import KeyedTimers, UdfOperator, restore_keyed
+from strom.runtime.operators.base import UdfOperator, restore_keyed
 from strom.runtime.operators.process import emitter
 from strom.state import (
     VOID_NAMESPACE,
@@ -46,6 +46,7 @@ from strom.state import (
     ReducingStateDescriptor,
     ValueStateDescriptor,
 )
+from strom.time.timers import KeyedTimers
 from strom.window.assigners import MergingWindowAssigner, WindowAssigner
 from strom.window.evictors import Evictor, TimestampedValue
 from strom.window.functions import KeyedStateStore, ProcessWindowFunction
@@ -267,7 +268,7 @@ class WindowOperator(UdfOperator):
     def open(self) -> None:
         self._call_user_functions("open", self.runtime_context())
         self.num_late_records_dropped = self.metrics.counter("numLateRecordsDropped")
-        self.timers = KeyedTimers(self, self._on_timer)
+        self.timers = KeyedTimers(self.backend, self.info.processing_time, self._on_timer)
         self.ctx = _TriggerContext(self)
         self.window_ctx = WindowContext(self)
         kind = self.contents_kind

@@ -17,7 +17,6 @@ from strom.runtime.context import StreamingRuntimeContext, TaskInfo
 from strom.runtime.keys import HASHABLE
 from strom.runtime.output import Output
 from strom.state import MemoryStateBackend, assign_key_group, key_group_range
-from strom.time.timers import TimerHeap
 from strom.time.watermarks import MIN_WATERMARK
 
 
@@ -180,68 +179,3 @@ class UdfOperator(StreamOperator):
                 raise
             except Exception as exc:
                 raise self.fail(exc, None, "close()") from exc
-
-
-class KeyedTimers:
-    """Event-time and processing-time timers of one keyed operator (Flink's InternalTimerService).
-
-    Event-time timers fire when the operator's watermark passes them; processing-time timers
-    are woken through the task's processing-time service. ``on_timer(key, namespace, ts, domain)``
-    is the owner's callback; the key is set on the state backend before it is called.
-    """
-
-    EVENT_TIME, PROCESSING_TIME = 0, 1
-
-    def __init__(self, operator: StreamOperator, on_timer: Any) -> None:
-        self.operator = operator
-        self.event = TimerHeap()
-        self.processing = TimerHeap()
-        self._on_timer = on_timer
-        self._wakeup: tuple[int, int] | None = None  # (timestamp, handle)
-
-    def register_event_time(self, key: Any, namespace: Any, ts: int) -> None:
-        self.event.register(key, namespace, ts)
-
-    def delete_event_time(self, key: Any, namespace: Any, ts: int) -> None:
-        self.event.delete(key, namespace, ts)
-
-    def register_processing_time(self, key: Any, namespace: Any, ts: int) -> None:
-        if self.processing.register(key, namespace, ts):
-            self._schedule()
-
-    def delete_processing_time(self, key: Any, namespace: Any, ts: int) -> None:
-        self.processing.delete(key, namespace, ts)
-
-    def _schedule(self) -> None:
-        nxt = self.processing.peek()
-        if nxt is None:
-            return
-        if self._wakeup is not None and self._wakeup[0] <= nxt:
-            return
-        service = self.operator.info.processing_time
-        if self._wakeup is not None:
-            service.cancel(self._wakeup[1])
-        self._wakeup = (nxt, service.register(nxt, self._on_processing_time))
-
-    def _on_processing_time(self, time: int) -> None:
-        self._wakeup = None
-        backend = self.operator.backend
-        for key, ns, ts in self.processing.pop_until(time):
-            backend.current_key = key
-            self._on_timer(key, ns, ts, self.PROCESSING_TIME)
-        self._schedule()
-
-    def advance_watermark(self, watermark: int) -> None:
-        """Fire every event-time timer at or before ``watermark``."""
-        backend = self.operator.backend
-        for key, ns, ts in self.event.pop_until(watermark):
-            backend.current_key = key
-            self._on_timer(key, ns, ts, self.EVENT_TIME)
-
-    def snapshot(self) -> dict:
-        return {"event": self.event.snapshot(), "processing": self.processing.snapshot()}
-
-    def restore(self, snap: dict) -> None:
-        self.event.restore(snap.get("event", []))
-        self.processing.restore(snap.get("processing", []))
-        self._schedule()

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from strom.errors import StromError
-from strom.runtime.operators.base import KeyedTimers, UdfOperator, key_setter
+from strom.runtime.operators.base import UdfOperator, key_setter
 from strom.runtime.operators.process import FiresTimers, emitter
+from strom.time.timers import KeyedTimers
 from strom.time.watermarks import MIN_WATERMARK
 
 

@@ -14,7 +14,8 @@ from strom.errors import StateAccessError, StromError, UserFunctionError, descri
 from strom.runtime.elements import OutputTag
 from strom.runtime.fusion import Step, compile_steps
 from strom.runtime.keys import HASHABLE, key_expression
-from strom.runtime.operators.base import KeyedTimers, UdfOperator, restore_keyed
+from strom.runtime.operators.base import UdfOperator, restore_keyed
+from strom.time.timers import KeyedTimers
 
 
 class TimeDomain:
@@ -147,7 +148,7 @@ class FiresTimers:
         """Before the user's ``open``: the timers of a keyed operator (unless a restore already
         made them), ``ctx`` and ``_emit``."""
         if self.backend is not None and self.timers is None:
-            self.timers = KeyedTimers(self, self._on_timer)
+            self.timers = KeyedTimers(self.backend, self.info.processing_time, self._on_timer)
         self.ctx = ProcessContext(self, TimerService(self, self.timers))
         self._emit = emitter(self)
 
@@ -170,7 +171,7 @@ class FiresTimers:
             return
         _, timers = restore_keyed(self.backend, state)
         if self.timers is None:
-            self.timers = KeyedTimers(self, self._on_timer)
+            self.timers = KeyedTimers(self.backend, self.info.processing_time, self._on_timer)
         self.timers.restore(timers)
 
     def _on_timer(self, key: Any, namespace: Any, ts: int, domain: int) -> None:
