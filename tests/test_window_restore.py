@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strom.runtime.elements import OutputTag
+from strom.runtime.operators.window import WindowOperator
 from strom.testing.harness import KeyedOneInputHarness, Record
 from strom.time.clock import ManualClock
 from strom.time.watermarks import MAX_WATERMARK, Watermark
@@ -31,7 +32,6 @@ from strom.window import (
     TumblingEventTimeWindows,
     TumblingProcessingTimeWindows,
 )
-from strom.window.operator import WindowOperator
 from tests.test_windows import CountAgg, KeyWindowCount, SlowEventTimeTrigger, add_pair, key0
 
 LATE = OutputTag("late")

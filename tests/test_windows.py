@@ -17,6 +17,7 @@ from strom.api.watermarks import WatermarkGenerator, WatermarkStrategy
 from strom.datastream import StreamExecutionEnvironment
 from strom.errors import JobDefinitionError, UserFunctionError
 from strom.runtime.elements import OutputTag
+from strom.runtime.operators.window import WindowOperator
 from strom.state import VOID_NAMESPACE
 from strom.testing.harness import KeyedOneInputHarness, Record
 from strom.time.clock import ManualClock
@@ -51,7 +52,6 @@ from strom.window import (
     WindowFunction,
 )
 from strom.window.merging import MergingWindowSet
-from strom.window.operator import WindowOperator
 
 # ------------------------------------------------------------------------------------ helpers
 

@@ -20,6 +20,12 @@ from typing import Any
 
 from strom.runtime.context import StreamingRuntimeContext as RuntimeContext
 from strom.runtime.operators.process import TimeDomain, TimerService
+from strom.window.functions import (
+    AllWindowFunction,
+    ProcessAllWindowFunction,
+    ProcessWindowFunction,
+    WindowFunction,
+)
 
 
 class Function(abc.ABC):  # noqa: B024 - PyFlink's base has only optional hooks
@@ -30,6 +36,14 @@ class Function(abc.ABC):  # noqa: B024 - PyFlink's base has only optional hooks
 
     def close(self) -> None:  # noqa: B027
         """Called once per subtask at the end, also after a failure."""
+
+
+# The window functions live in strom.window, which must not import the api; they are user
+# functions all the same (PyFlink's inherit Function), so they count as Functions here.
+for _window_function in (WindowFunction, AllWindowFunction, ProcessWindowFunction,
+                         ProcessAllWindowFunction):
+    Function.register(_window_function)
+del _window_function
 
 
 class MapFunction(Function):

@@ -26,10 +26,10 @@ from strom.api.aggregations import aggregation
 from strom.api.typeinfo import PickledBytesTypeInfo
 from strom.errors import JobDefinitionError, describe
 from strom.runtime.elements import OutputTag
+from strom.runtime.operators.window import WindowOperator
 from strom.time.durations import to_millis
 from strom.window.assigners import MergingWindowAssigner, WindowAssigner
 from strom.window.evictors import Evictor
-from strom.window.operator import WindowOperator
 from strom.window.triggers import Trigger
 
 if TYPE_CHECKING:

@@ -1,11 +1,14 @@
-"""Windows: assigners, triggers, evictors, window functions and the window operator.
+"""Windows: assigners, triggers, evictors, merging, windows and window functions.
 
 A window is assigner + trigger + per-window state + cleanup timer (Flink's decomposition):
 :mod:`~strom.window.assigners` put elements into :mod:`~strom.window.windows`,
 :mod:`~strom.window.triggers` decide when a pane fires, :mod:`~strom.window.evictors` trim
 panes, :mod:`~strom.window.merging` keeps session windows stable across merges and
-:mod:`~strom.window.operator` runs it all. Users reach it through ``KeyedStream.window(...)``
-(:mod:`strom.api.windowing`) and the PyFlink path ``pyflink.datastream.window``.
+:mod:`~strom.window.functions` evaluate fired panes. These are pure pieces that use only
+``strom.state`` and ``strom.time``; the operator that runs them is a runtime operator, as in
+Flink (:mod:`strom.runtime.operators.window`). Users reach windows through
+``KeyedStream.window(...)`` (:mod:`strom.api.windowing`) and the PyFlink path
+``pyflink.datastream.window``. The names in ``__all__`` are the public surface.
 """
 from strom.window.assigners import (
     CountSlidingWindowAssigner,

@@ -17,8 +17,6 @@ import abc
 from collections.abc import Iterable
 from typing import Any
 
-from strom.api.functions import Function
-
 __all__ = ["AllWindowFunction", "KeyedStateStore", "ProcessAllWindowFunction",
            "ProcessWindowFunction", "WindowFunction"]
 
@@ -42,21 +40,36 @@ class KeyedStateStore(abc.ABC):
     def get_aggregating_state(self, state_descriptor: Any) -> Any: ...
 
 
-class WindowFunction(Function):
+class _WindowFunctionBase(abc.ABC):  # noqa: B024 - only optional hooks, as api's Function
+    """The optional ``open``/``close`` hooks every window function has.
+
+    The window functions do not inherit ``strom.api.functions.Function`` (``strom.window``
+    must not import the api); the api registers them as virtual subclasses instead, so
+    ``isinstance(f, Function)`` still holds.
+    """
+
+    def open(self, runtime_context: Any) -> None:  # noqa: B027
+        """Called once per subtask before the first element."""
+
+    def close(self) -> None:  # noqa: B027
+        """Called once per subtask at the end, also after a failure."""
+
+
+class WindowFunction(_WindowFunctionBase):
     """Evaluates a keyed window: ``apply(key, window, inputs)`` returns/yields the outputs."""
 
     @abc.abstractmethod
     def apply(self, key: Any, window: Any, inputs: Iterable[Any]) -> Iterable[Any] | None: ...
 
 
-class AllWindowFunction(Function):
+class AllWindowFunction(_WindowFunctionBase):
     """Evaluates a non-keyed window: ``apply(window, inputs)``."""
 
     @abc.abstractmethod
     def apply(self, window: Any, inputs: Iterable[Any]) -> Iterable[Any] | None: ...
 
 
-class ProcessWindowFunction(Function):
+class ProcessWindowFunction(_WindowFunctionBase):
     """Evaluates a keyed window with a context: window, times, per-window and global state."""
 
     class Context(abc.ABC):
@@ -86,7 +99,7 @@ class ProcessWindowFunction(Function):
         """The window is disposed of (its cleanup time passed): delete per-window state."""
 
 
-class ProcessAllWindowFunction(Function):
+class ProcessAllWindowFunction(_WindowFunctionBase):
     """Evaluates a non-keyed window with a context."""
 
     Context = ProcessWindowFunction.Context

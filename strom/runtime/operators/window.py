@@ -15,7 +15,7 @@ emits carry the window's ``max_timestamp()``. Event-time timers fire before the 
 forwarded.
 
 The common event-time case (tumbling or sliding windows, ``EventTimeTrigger``, incremental
-``reduce``/``aggregate``, no evictor) runs on a fast path (:mod:`strom.window._fast`) with the
+``reduce``/``aggregate``, no evictor) runs on a fast path (:mod:`strom.runtime.operators._window_fast`) with the
 same results and the same state layout.
 
 Deliberate difference from Flink, bounded input + processing time: when the input ends,
@@ -289,7 +289,7 @@ class WindowOperator(UdfOperator):
                        f"the merging window assigner {self.assigner!r} (can_merge() is False)")
                 raise UnsupportedError(msg)
             self.merging_state = self.backend.state(ValueStateDescriptor(MERGING_SET))
-        from strom.window._fast import FastPath
+        from strom.runtime.operators._window_fast import FastPath
 
         self.fast = FastPath.create(self)
         if self.fast is None:
