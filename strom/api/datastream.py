@@ -20,8 +20,8 @@ from strom.api.aggregations import aggregation
 from strom.api.broadcast import BroadcastConnectedStream, BroadcastStream
 from strom.api.typeinfo import PickledBytesTypeInfo, TypeInformation, java_string
 from strom.errors import InvalidTypeError, JobDefinitionError, describe
+from strom.graph import partitioners as P
 from strom.graph.transformations import Chaining, Kind, Transformation
-from strom.runtime import partitioners as P
 from strom.runtime.elements import OutputTag
 from strom.runtime.keys import field_selector
 from strom.runtime.operators.co import CoMapOperator, CoProcessOperator

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from strom.errors import JobDefinitionError
+from strom.graph.partitioners import Custom, Forward, Partitioner, Rebalance
 from strom.graph.transformations import Chaining, Kind, Transformation
-from strom.runtime.partitioners import Custom, Forward, Partitioner, Rebalance
 from strom.state import DEFAULT_MAX_PARALLELISM
 
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from strom.graph.job_graph import JobGraph
+from strom.graph.partitioners import pointwise_targets
 from strom.metrics import MetricRegistry
 from strom.runtime.channels import DEFAULT_BATCH_SIZE, Channel, LocalChannel, RecordWriter
 from strom.runtime.context import TaskInfo
-from strom.runtime.partitioners import pointwise_targets
 from strom.runtime.processing_time import ProcessingTimeService
 from strom.runtime.task import InputGate, Route, StreamTask
 from strom.time.clock import Clock
