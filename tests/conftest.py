@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from strom.api.environment import StreamExecutionEnvironment
 from strom.runtime.executors import EXECUTORS
+from tests.s3_server import s3_server  # noqa: F401  (the session fixture)
 
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True,
