@@ -1,8 +1,10 @@
 """strom: Apache Flink's DataStream model in pure Python.
 
-Layering (imports point one way): ``api -> graph -> runtime -> {state, time, window,
-checkpoint}``. ``datastream`` and ``common`` are PyFlink-path façades over ``api``; no core
-package imports ``connectors``, ``cluster``, ``web`` or ``cli``.
+Layering (imports point one way): ``api -> {graph, runtime}``, ``runtime -> graph`` (it deploys
+the plan), ``runtime -> {checkpoint, window, state, time}``, ``checkpoint -> state``,
+``window -> {state, time}``, ``state -> time``. ``datastream`` and ``common`` are PyFlink-path
+façades over ``api``; no core package imports ``connectors``, ``cluster``, ``web`` or ``cli``
+(``tests/test_layering.py`` checks it; docs/architecture.md, "Layers").
 
 Example:
     >>> from strom.datastream import StreamExecutionEnvironment

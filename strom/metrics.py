@@ -10,10 +10,27 @@ Example:
 """
 from __future__ import annotations
 
+import time as _time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from strom.time.clock import Clock, SystemClock
+# A shared leaf module: it imports nothing from strom's packages (the layering check in
+# tests/test_layering.py keeps it so), hence the clock is only duck-typed here.
+
+
+class Clock(Protocol):
+    """What a meter needs of a clock (``strom.time.clock.Clock`` satisfies it)."""
+
+    def now(self) -> int:
+        """Milliseconds since the epoch."""
+        ...
+
+
+class _WallClock:
+    """The machine's wall clock, used when a registry is made without a clock (as SystemClock)."""
+
+    def now(self) -> int:
+        return _time.time_ns() // 1_000_000
 
 
 class Counter:
@@ -128,7 +145,7 @@ class MetricRegistry:
     """All metrics of one job, by dotted name."""
 
     def __init__(self, clock: Clock | None = None) -> None:
-        self.clock = clock or SystemClock()
+        self.clock = clock or _WallClock()
         self.metrics: dict[str, Any] = {}
 
     def group(self, *scope: str) -> MetricGroup:

@@ -5,6 +5,8 @@ so (nothing here pretends to work).
 """
 from strom.errors import UnsupportedError
 
+__all__ = ["StreamTableEnvironment"]
+
 
 class StreamTableEnvironment:
     """Importable; ``create`` raises ``UnsupportedError``: strom has no Table API/SQL."""

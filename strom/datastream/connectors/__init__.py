@@ -1,2 +1,4 @@
 """PyFlink's ``pyflink.datastream.connectors``: re-exports only."""
-from strom.api.sources import NumberSequenceSource, Source  # noqa: F401
+from strom.api.sources import NumberSequenceSource, Source
+
+__all__ = ["NumberSequenceSource", "Source"]
