@@ -1,4 +1,5 @@
-"""The ``strom`` command line: ``strom run FILE [ARGS...]`` runs a job script.
+"""The ``strom`` command line: ``strom run FILE [ARGS...]`` runs a job script;
+``strom checkpoints DIR`` lists the checkpoints and savepoints DIR holds.
 
 ``import pyflink...`` inside the script is served by strom when PyFlink itself is not
 installed, so PyFlink DataStream jobs run unchanged.
@@ -35,6 +36,22 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checkpoints(args: argparse.Namespace) -> int:
+    from strom.checkpoint.listing import format_table, list_checkpoints
+    from strom.errors import CheckpointError
+
+    try:
+        infos = list_checkpoints(args.dir, verify=not args.no_verify)
+    except CheckpointError as exc:
+        print(f"strom checkpoints: {exc}", file=sys.stderr)
+        return 2
+    if not infos:
+        print(f"strom checkpoints: no checkpoints or savepoints in {args.dir!r}", file=sys.stderr)
+        return 1
+    print(format_table(infos), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strom", description="Flink's DataStream model in pure Python.")
     parser.add_argument("--version", action="version", version=f"strom {__version__}")
@@ -45,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-compat-globals", action="store_true",
                      help="do not pre-define the PyFlink names the article uses without importing")
     run.set_defaults(handler=_run)
+    ckpts = sub.add_parser("checkpoints", help="list the checkpoints and savepoints a directory holds")
+    ckpts.add_argument("dir", help="a checkpoint base dir, a job dir, a savepoint dir or one checkpoint"
+                       " (local path, file://, s3://)")
+    ckpts.add_argument("--no-verify", action="store_true",
+                       help="do not read state files to check them against the manifest")
+    ckpts.set_defaults(handler=_checkpoints)
     return parser
 
 
