@@ -13,7 +13,9 @@ unprefixed. Set it with ``set_parallelism`` or ``parallelism.default``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import random
 import threading
 from typing import Any
 
@@ -28,7 +30,9 @@ from strom.api.configuration import (
 from strom.api.datastream import DataStream
 from strom.api.row import Row
 from strom.api.sources import CollectionSource, Source, SourceFunctionSource
+from strom.api.state_backend import HASHMAP, StateBackend, backend_kind, chosen_kind
 from strom.api.typeinfo import RowTypeInfo, TypeInformation
+from strom.checkpoint.restart import restart_strategy
 from strom.errors import JobDefinitionError, UnsupportedError, describe
 from strom.graph.job_graph import build_job_graph
 from strom.graph.transformations import Kind, Transformation
@@ -36,6 +40,7 @@ from strom.runtime.executors import EXECUTORS
 from strom.runtime.job import JobClient, JobControl, JobExecutionResult
 from strom.runtime.operators.timestamps import ingestion_time
 from strom.time.clock import Clock, SystemClock
+from strom.time.duration_text import parse_duration_ms
 
 
 class RuntimeExecutionMode:
@@ -66,7 +71,8 @@ class StreamExecutionEnvironment:
         self._chaining = True
         self._time_characteristic = TimeCharacteristic.EventTime
         self._buffer_timeout = 100
-        self._state_backend: Any = None
+        self._state_backend: StateBackend | None = None
+        self.state_backend = HASHMAP  # the kind of keyed state backend the runtime builds
         self._runtime_mode = RuntimeExecutionMode.STREAMING
         self._gc_young_threshold = 50_000  # see strom/runtime/executors/_gc.py
         self.clock: Clock = SystemClock()
@@ -86,20 +92,23 @@ class StreamExecutionEnvironment:
             self.set_max_parallelism(conf.get_integer("pipeline.max-parallelism", 128))
         if conf.contains_key("pipeline.auto-watermark-interval"):
             self._config.set_auto_watermark_interval(
-                _millis_text(conf.get_string("pipeline.auto-watermark-interval", "200")))
-        if conf.contains_key("execution.checkpointing.interval"):
-            self._checkpoint_config.set_checkpoint_interval(
-                _millis_text(conf.get_string("execution.checkpointing.interval", "0")))
+                parse_duration_ms(conf.get_string("pipeline.auto-watermark-interval", "200"),
+                                  "pipeline.auto-watermark-interval"))
+        settings = conf.to_dict()
+        self._checkpoint_config.configure(settings)  # execution.checkpointing.*, state.checkpoints.*
+        kind = backend_kind(settings)
+        if kind is not None:
+            self.state_backend = kind
+        if any(key.startswith("restart-strategy") for key in settings):  # fail early on bad values
+            restart_strategy(settings, None, False, random.Random(0))
         if conf.contains_key("pipeline.operator-chaining"):
             self._chaining = conf.get_string("pipeline.operator-chaining", "true").strip().lower() == "true"
         if conf.contains_key("pipeline.time-characteristic"):
             self.set_stream_time_characteristic(
                 TimeCharacteristic[conf.get_string("pipeline.time-characteristic", "EventTime")])
         if conf.contains_key("execution.buffer-timeout"):
-            self._buffer_timeout = _millis_text(conf.get_string("execution.buffer-timeout", "100"))
-        if conf.contains_key("execution.checkpointing.timeout"):
-            self._checkpoint_config.set_checkpoint_timeout(
-                _millis_text(conf.get_string("execution.checkpointing.timeout", "600000")))
+            self._buffer_timeout = parse_duration_ms(
+                conf.get_string("execution.buffer-timeout", "100"), "execution.buffer-timeout")
         if conf.contains_key("execution.runtime-mode"):
             self.set_runtime_mode(conf.get_string("execution.runtime-mode", "STREAMING"))
         if conf.contains_key("strom.gc.young-threshold"):
@@ -186,9 +195,23 @@ class StreamExecutionEnvironment:
     def get_checkpointing_mode(self) -> CheckpointingMode:
         return self._checkpoint_config.mode
 
-    def set_state_backend(self, state_backend: Any) -> StreamExecutionEnvironment:
+    def set_state_backend(self, state_backend: StateBackend) -> StreamExecutionEnvironment:
+        """Choose the keyed state backend: ``HashMapStateBackend()`` (strom's only one).
+
+        The deprecated ``MemoryStateBackend``/``FsStateBackend`` also set the checkpoint storage
+        (and savepoint directory) they imply; RocksDB backends raise ``UnsupportedError``.
+        """
+        self.state_backend = chosen_kind(state_backend)
         self._state_backend = state_backend
+        if state_backend.checkpoint_storage is not None:
+            self._checkpoint_config.set_checkpoint_storage(state_backend.checkpoint_storage)
+        if state_backend.savepoint_dir is not None:
+            self._checkpoint_config.savepoint_dir = state_backend.savepoint_dir
         return self
+
+    def get_state_backend(self) -> StateBackend | None:
+        """The backend given to ``set_state_backend``, or ``None`` (the hashmap default)."""
+        return self._state_backend
 
     def set_restart_strategy(self, restart_strategy_configuration: RestartStrategyConfiguration) -> None:
         self._config.set_restart_strategy(restart_strategy_configuration)
@@ -303,7 +326,13 @@ class StreamExecutionEnvironment:
                                                    "auto_watermark_interval": self._config.get_auto_watermark_interval(),
                                          "checkpoint_config": self._checkpoint_config,
                                          "time_characteristic": self._time_characteristic,
-                                         "buffer_timeout": self._buffer_timeout})
+                                         "buffer_timeout": self._buffer_timeout,
+                                         "state_backend": self.state_backend,
+                                         # call with a random.Random to get the job's RestartStrategy
+                                         "restart_strategy": functools.partial(
+                                             restart_strategy, self._configuration.to_dict(),
+                                             self._config.get_restart_strategy(),
+                                             self._checkpoint_config.is_checkpointing_enabled())})
 
     def execute(self, job_name: str | None = None) -> JobExecutionResult:
         """Run the job to completion on this thread; raises ``JobExecutionError`` if it fails."""
@@ -355,12 +384,3 @@ def _as_row(element: Any, names: list[str]) -> Any:
     if isinstance(element, Row):
         row.set_row_kind(element.get_row_kind())
     return row
-
-
-def _millis_text(text: str) -> int:
-    """Parse '200', '200 ms', '5 s', '1 min' as Flink's duration options."""
-    value = text.strip().lower()
-    for suffix, factor in (("ms", 1), ("min", 60_000), ("s", 1000), ("h", 3_600_000)):
-        if value.endswith(suffix):
-            return int(float(value[: -len(suffix)].strip()) * factor)
-    return int(value)

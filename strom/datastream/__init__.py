@@ -5,7 +5,16 @@ from strom.api.broadcast import (
     BroadcastStream,
     ReadOnlyBroadcastState,
 )
-from strom.api.checkpoint_config import CheckpointConfig
+from strom.api.checkpoint_config import (
+    CheckpointConfig,
+    ExternalizedCheckpointCleanup,
+    ExternalizedCheckpointRetention,
+)
+from strom.api.checkpoint_storage import (
+    CheckpointStorage,
+    FileSystemCheckpointStorage,
+    JobManagerCheckpointStorage,
+)
 from strom.api.configuration import CheckpointingMode, TimeCharacteristic
 from strom.api.datastream import (
     CloseableIterator,
@@ -40,6 +49,15 @@ from strom.api.functions import (
     TimeDomain,
     TimerService,
 )
+from strom.api.state_backend import (
+    EmbeddedRocksDBStateBackend,
+    FsStateBackend,
+    HashMapStateBackend,
+    MemoryStateBackend,
+    PredefinedOptions,
+    RocksDBStateBackend,
+    StateBackend,
+)
 from strom.api.windowing import AllWindowedStream, WindowedStream
 from strom.runtime.elements import OutputTag
 from strom.runtime.job import JobClient, JobExecutionResult, JobStatus
@@ -55,4 +73,8 @@ __all__ = [
     "KeyedStream", "MapFunction", "NullByteKeySelector", "OutputTag", "Partitioner", "ProcessFunction",
     "ReduceFunction", "RuntimeContext", "RuntimeExecutionMode", "SinkFunction", "SourceFunction",
     "StreamExecutionEnvironment", "TimeCharacteristic", "TimeDomain", "TimerService",
+    "CheckpointStorage", "EmbeddedRocksDBStateBackend", "ExternalizedCheckpointCleanup",
+    "ExternalizedCheckpointRetention", "FileSystemCheckpointStorage", "FsStateBackend",
+    "HashMapStateBackend", "JobManagerCheckpointStorage", "MemoryStateBackend",
+    "PredefinedOptions", "RocksDBStateBackend", "StateBackend",
 ]

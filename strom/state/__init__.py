@@ -35,6 +35,7 @@ from strom.state.descriptors import (
     StateTtlConfig,
     ValueStateDescriptor,
 )
+from strom.state.factory import create_keyed_backend
 from strom.state.key_groups import (
     DEFAULT_MAX_PARALLELISM,
     KeyGroupRouter,
@@ -68,6 +69,7 @@ __all__ = [
     "ValueState",
     "ValueStateDescriptor",
     "assign_key_group",
+    "create_keyed_backend",
     "key_group_range",
     "operator_index",
     "read_key_group",
