@@ -22,7 +22,6 @@ from strom.state import (
     assign_key_group,
     key_group_range,
     operator_index,
-    read_key_group,
 )
 from strom.time.clock import ManualClock
 
@@ -433,7 +432,7 @@ def test_unhashable_current_key_fails_in_the_dict_lookup() -> None:
         state.update(2)
     backend.current_key = frozenset({1})
     state.update(3)
-    assert backend.snapshot()["key_groups"]
+    assert backend.snapshot()["tables"]
 
 
 def test_router_error_for_unhashable_key_is_invalid_key_error() -> None:
@@ -522,16 +521,19 @@ def test_snapshot_is_independent_of_live_state() -> None:
                               "m": {"kind": "map", "ttl": False}}
 
 
-def test_snapshot_is_grouped_by_key_group() -> None:
+def test_snapshot_restores_by_key_group_at_another_parallelism() -> None:
     backend = new_backend()
     keys = [f"user-{i}" for i in range(50)]
     fill(backend, keys)
     snap = pickle.loads(pickle.dumps(backend.snapshot()))
     seen = []
-    for group, blob in snap["key_groups"].items():
-        for key in read_key_group(blob)["v"][VOID_NAMESPACE]:
-            assert assign_key_group(key, MAXP) == group
-            seen.append(key)
+    for subtask in range(3):
+        own = key_group_range(subtask, 3, MAXP)
+        part = MemoryStateBackend(own, MAXP, ManualClock())
+        part.restore([snap])
+        mine = list(part.keys("v"))
+        assert all(assign_key_group(k, MAXP) in own for k in mine)
+        seen.extend(mine)
     assert sorted(seen) == sorted(keys)
 
 
@@ -774,8 +776,8 @@ def test_ttl_full_snapshot_cleanup_and_restore_keeps_timestamps() -> None:
     state.update("young")
     clock.advance(40)
     snap = backend.snapshot()
-    groups = [read_key_group(b) for b in snap["key_groups"].values()]
-    assert [k for g in groups for k in g["v"][VOID_NAMESPACE]] == ["young"]
+    tables = [pickle.loads(b) for b in snap["tables"]["v"]]
+    assert [k for t in tables for k in t[VOID_NAMESPACE]] == ["young"]
     assert backend.num_entries() == 2  # the live state is not changed by the snapshot
     restored = new_backend(clock)
     restored.restore([snap])
@@ -793,7 +795,7 @@ def test_ttl_without_full_snapshot_keeps_expired_in_snapshot_and_cleanup_expired
     state.add(1)
     clock.advance(100)
     state.add(2)
-    assert backend.snapshot()["key_groups"]
+    assert backend.snapshot()["tables"]
     assert backend.cleanup_expired() == 0  # only one element of the list expired
     assert backend.state_for("k") == {"l": {VOID_NAMESPACE: [2]}}
     clock.advance(100)

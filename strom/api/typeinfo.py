@@ -80,6 +80,10 @@ class TypeInformation:
     #: Whether ``None`` is a valid value of this type at the top level.
     nullable: bool = True
 
+    #: Whether values of this type can never change in place (checkpoints may then share them
+    #: instead of copying: keyed state declared with such a type is snapshotted by reference).
+    immutable_values: bool = False
+
     def validate(self, value: object, where: str) -> None:
         """Check that ``value`` is a valid value of this type.
 
@@ -234,6 +238,7 @@ class BasicTypeInfo(TypeInformation):
     """A scalar type: Flink's basic types, ``INSTANT``, and the SQL/local date-time types."""
 
     __slots__ = ("_name",)  # only the name, so that the type pickles
+    immutable_values = True  # str, int, float, bool, Decimal, dates and times
 
     def __init__(self, name: str) -> None:
         if name not in _SCALARS:

@@ -182,13 +182,14 @@ class CheckpointCoordinator:
         self.completed: list[CheckpointStats] = []
         self.finished_states: dict[str, tuple[TaskSnapshot, dict[str, bytes]]] = {}
         self.consecutive_failures = 0
-        self.failure: CheckpointError | None = None
+        self.failure: Exception | None = None
         self.last_end_ms: int | None = None
         self.next_trigger_ms: int | None = None
         self._requests: list[tuple[str | None, Future]] = []
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strom checkpoint writer")
         self.num_completed = 0
         self.num_failed = 0
+        self.skipped: list[str] = []  # checkpoints a restore could not use, with the reason
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -393,7 +394,7 @@ class CheckpointCoordinator:
             metadata = {"job_name": self.job_name, "trigger_timestamp": stats.trigger_timestamp,
                         "operators": pending.files}
             try:
-                stats.path = pending.location.commit(metadata)
+                stats.path = pending.location.commit(metadata, now_ms=self.now())
             except Exception as exc:
                 pending.done = False
                 self._fail(cid, f"writing its metadata failed: {exc}")
@@ -412,10 +413,17 @@ class CheckpointCoordinator:
                     pass
             for older in [i for i in self.pending if i < cid and not self.pending[i].done]:
                 self._fail(older, f"checkpoint {cid} completed first")
-            for t in self.tasks:
-                t.notify_checkpoint_complete(cid)
+            self._notify_all(cid)
             if pending.future is not None:
                 pending.future.set_result(stats.path)
+
+    def _notify_all(self, cid: int) -> None:
+        for t in self.tasks:
+            try:
+                t.notify_checkpoint_complete(cid)
+            except Exception as exc:  # a finished task's sink failed to commit: fail the job
+                if self.failure is None:
+                    self.failure = exc  # type: ignore[assignment]
 
     def _fail(self, cid: int, reason: str) -> None:
         pending = self.pending.pop(cid, None)

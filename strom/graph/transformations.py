@@ -64,3 +64,11 @@ class Transformation:
     is_sink: bool = False
     description: str | None = None
     check_output: bool = False  # validate every output record against output_type
+
+    @property
+    def operator_id(self) -> str:
+        """The id that matches this operator's state in checkpoints and savepoints: the user's
+        ``uid()``, else one generated from its position in the program and its name (stable as
+        long as the program does not change; set ``uid()`` on stateful operators to keep their
+        state across changes)."""
+        return self.uid if self.uid else f"auto-{self.id}-{self.name}"

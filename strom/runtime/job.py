@@ -69,6 +69,9 @@ class JobControl:
         self.result: JobExecutionResult | None = None
         self.wakeup = threading.Event()
         self.metrics: Any = None
+        self.coordinator: Any = None  # the job's checkpoint coordinator, once it runs
+        self.restarts = 0  # how often the job was restarted after a failure
+        self.restart_strategy = ""
 
     def request_cancel(self) -> None:
         if not self.status.is_globally_terminal_state():
@@ -110,7 +113,11 @@ class JobControl:
         if self.status is JobStatus.CANCELED:
             raise JobCancelledError(f"job '{self.job_name}' ({self.job_id}) was cancelled")
         if self.error is not None:
-            raise JobExecutionError(f"job '{self.job_name}' failed: {self.error}") from self.error
+            after = ""
+            if self.restarts:
+                after = (f" after {self.restarts} restart(s) ({self.restart_strategy}; the "
+                         "restart strategy gave up)")
+            raise JobExecutionError(f"job '{self.job_name}' failed{after}: {self.error}") from self.error
         assert self.result is not None
         return self.result
 

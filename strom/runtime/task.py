@@ -1,16 +1,21 @@
 """A subtask of one job vertex: its operator chain, input gates and record writers.
 
-The task is driven by an executor through :meth:`StreamTask.step`, which processes a bounded
-amount of input (or source records), fires due processing-time timers and flushes the output
-buffers. Everything a task does happens inside ``step`` on one thread at a time: records,
-watermarks, timers and (later) checkpoint barriers never interleave (Flink's mailbox model).
+The task is driven by an executor through :meth:`StreamTask.step`, which runs the actions
+posted to its mailbox (take a checkpoint, a checkpoint completed), processes a bounded amount of
+input (or source records), fires due processing-time timers and flushes the output buffers.
+Everything a task does happens inside ``step`` on one thread at a time: records, watermarks,
+timers and checkpoint barriers never interleave (Flink's mailbox model). Its side of
+checkpointing is :class:`~strom.runtime.subtask_checkpoints.SubtaskCheckpointer`.
 """
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from strom.checkpoint.barriers import CheckpointBarrier
 from strom.runtime.channels import Channel, RecordWriter
 from strom.runtime.context import TaskInfo
 from strom.runtime.elements import END_OF_PARTITION, EndOfPartition
@@ -24,6 +29,7 @@ from strom.runtime.operators.sources import (
     SourceOperator,
 )
 from strom.runtime.output import Output
+from strom.runtime.subtask_checkpoints import SubtaskCheckpointer
 from strom.time.valve import WatermarkValve
 from strom.time.watermarks import MAX_WATERMARK, Watermark, WatermarkStatus
 
@@ -52,6 +58,7 @@ class InputGate:
     valve: WatermarkValve = field(init=False)
     ended: list[bool] = field(init=False)
     finished: bool = False
+    offset: int = 0  # index of this gate's first channel among all the task's input channels
 
     def __post_init__(self) -> None:
         self.valve = WatermarkValve(len(self.channels))
@@ -64,9 +71,13 @@ class StreamTask:
 
     def __init__(self, info: TaskInfo, operators: list[StreamOperator],
                  routes: list[list[Route]], gates: list[InputGate],
-                 writers: list[RecordWriter]) -> None:
+                 writers: list[RecordWriter], *, task_id: str = "",
+                 coordinator: Any = None, exactly_once: bool = True,
+                 final_snapshot: bool = False,
+                 restore: Callable[[StreamOperator], tuple[list, Any, Any]] | None = None) -> None:
         self.info = info
         self.name = f"{info.task_name} ({info.subtask_index + 1}/{info.parallelism})"
+        self.task_id = task_id or self.name
         self.operators = operators
         self.head = operators[0]
         self.routes = routes
@@ -75,6 +86,20 @@ class StreamTask:
         self.is_source = isinstance(self.head, SourceOperator)
         self.finished = False
         self.opened = False
+        self.closed = False
+        # Mailbox: actions other threads hand to this task, run at the start of its next step.
+        self.mailbox: deque[Callable[[], Any]] = deque()
+        self.wake: Callable[[], None] = lambda: None  # set by the executor: make the task step soon
+        self._restore = restore
+        offset = 0
+        for gate in gates:
+            gate.offset = offset
+            offset += len(gate.channels)
+        self.checkpointer = SubtaskCheckpointer(self, coordinator, exactly_once, offset, final_snapshot)
+        self.blocked = self.checkpointer.blocked
+        self.operator_meta = {op.operator_id: {"name": op.name, "parallelism": info.parallelism,
+                                               "max_parallelism": info.max_parallelism}
+                              for op in operators}
         self.records_in = 0
         self._handlers: list[tuple[Any, Any, Any, Any]] = []
         self.fusion = info.config.get("fusion", True)
@@ -99,6 +124,9 @@ class StreamTask:
         ops = self.operators
         for op in ops:
             op.setup(self.info, Output())
+        for op in ops:  # Flink's initializeState: restored or fresh, before any open()
+            states, op_state, restored_id = self._restore(op) if self._restore else ([], None, None)
+            op.restore_operator(states, op_state, restored_id)
         fused: dict[int, tuple[list[Step], Any]] = {}  # op index -> (steps from it, tail)
         for i in reversed(range(len(ops))):
             raw_collect, check = self._wire(i)
@@ -186,8 +214,34 @@ class StreamTask:
                 return False
         return True
 
+    # -- mailbox and checkpoints (the TaskGateway the coordinator talks to) --
+    def post(self, action: Callable[[], Any]) -> None:
+        """Thread-safe: run ``action`` on the task's thread at the start of its next step."""
+        self.mailbox.append(action)
+        self.wake()
+
+    def _run_mailbox(self) -> bool:
+        mailbox = self.mailbox
+        ran = False
+        while mailbox:
+            mailbox.popleft()()
+            ran = True
+        return ran
+
+    def trigger_checkpoint(self, barrier: CheckpointBarrier) -> None:
+        self.checkpointer.trigger(barrier)
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        self.checkpointer.notify_complete(checkpoint_id)
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        self.checkpointer.notify_aborted(checkpoint_id)
+
     def step(self) -> int:
         """Do a bounded amount of work; returns MORE, NOTHING, END or BLOCKED."""
+        if self.finished:
+            return END
+        ran = self._run_mailbox() if self.mailbox else False
         if self.finished:
             return END
         pts = self.info.processing_time
@@ -208,7 +262,7 @@ class StreamTask:
         else:
             status = self._process_inputs()
         self._flush()
-        if status == NOTHING and fired:
+        if status == NOTHING and (fired or ran):
             return MORE
         return status
 
@@ -275,11 +329,13 @@ class StreamTask:
         clock_ns = self.info.clock.monotonic_ns
         deadline = clock_ns() + self.step_ns if self.step_ns is not None else None
         pts = self.info.processing_time
+        blocked = self.blocked
         for gate, (process, process_wm, process_status, input_no) in zip(self.gates, self._handlers):
             if gate.finished:
                 continue
+            offset = gate.offset
             for c, ch in enumerate(gate.channels):
-                while budget > 0:
+                while budget > 0 and not blocked[offset + c]:
                     item = ch.poll()
                     if item is None:
                         break
@@ -304,6 +360,8 @@ class StreamTask:
                             process_wm(wm)
                         if idle is not None and process_status is not None:
                             process_status(idle)
+                    elif type(item) is CheckpointBarrier:
+                        self.checkpointer.on_barrier(offset + c, item)
                     elif type(item) is EndOfPartition:
                         gate.ended[c] = True
                         wm = gate.valve.finish(c)
@@ -312,6 +370,8 @@ class StreamTask:
                         if all(gate.ended):
                             gate.finished = True
                             self._end_input(input_no)
+                        self.checkpointer.on_end_of_partition(offset + c)
+                        if gate.finished:
                             break
                     else:
                         self.on_event(item, gate, c)
@@ -321,7 +381,7 @@ class StreamTask:
         return MORE if progressed else NOTHING
 
     def on_event(self, event: Any, gate: InputGate, channel: int) -> None:
-        """Other channel events (checkpoint barriers, added by the checkpoint package)."""
+        """A channel item of no known kind: a bug in a transport."""
         raise TypeError(f"task {self.name}: unexpected channel item {event!r}")
 
     def _end_input(self, input_no: int) -> None:
@@ -335,6 +395,7 @@ class StreamTask:
                 op.end_input()
             op.finish()
         self.info.processing_time.quiesce()
+        self.checkpointer.finished()
         for w in self.writers:
             w.emit_event(END_OF_PARTITION)
         self.finished = True
@@ -347,8 +408,9 @@ class StreamTask:
     def close(self) -> list[BaseException]:
         """Close every operator (even after a failure); returns the errors raised while closing."""
         errors: list[BaseException] = []
-        if not self.opened:
+        if not self.opened or self.closed:
             return errors
+        self.closed = True
         for op in self.operators:
             try:
                 op.close()

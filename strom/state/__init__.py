@@ -25,7 +25,7 @@ from strom.state.api import (
     State,
     ValueState,
 )
-from strom.state.backend import SNAPSHOT_FORMAT, KeyedStateBackend, read_key_group
+from strom.state.backend import SNAPSHOT_FORMAT, KeyedStateBackend
 from strom.state.descriptors import (
     AggregatingStateDescriptor,
     ListStateDescriptor,
@@ -72,6 +72,5 @@ __all__ = [
     "create_keyed_backend",
     "key_group_range",
     "operator_index",
-    "read_key_group",
     "stable_hash",
 ]

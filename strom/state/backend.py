@@ -13,24 +13,26 @@ Contract (checked by the conformance tests every implementation runs):
   not change it. :meth:`restore` accepts the snapshots of any number of old subtasks (rescaling)
   and keeps the key groups this backend owns.
 
-Snapshot format (version 1)::
+Snapshot format (version 2)::
 
     {
-        "format": 1,
+        "format": 2,
         "max_parallelism": int,
+        "key_group_range": (start, stop),    # the key groups of the subtask that wrote it
         "states": {state_name: {"kind": "value"|"list"|"map"|"reducing"|"aggregating",
                                 "ttl": bool}},
-        "key_groups": {key_group: bytes},   # pickle of {state_name: {namespace: {key: stored}}}
+        "tables": {state_name: [bytes, ...]},  # each a pickle of {namespace: {key: stored}}
     }
 
-Key groups are pickled separately so that a restoring subtask unpickles only its own, and so
-that checkpoint storage can write them without pickling twice. Use :func:`read_key_group` to
-decode one. ``stored`` is the user value, or with TTL the timestamped form described in
-``strom.state._ttl_states``.
+:meth:`KeyedStateBackend.snapshot` may return an object that stands for this dict (the heap
+backend's ``KeyedStateSnapshot``: a quick copy at the barrier, serialized later, in chunks);
+pickling it gives the dict. Key groups are not computed when snapshotting (that would cost a
+hash per key at every checkpoint): a restoring subtask whose key groups cover the writer's takes
+every entry, otherwise it keeps the entries whose key falls into its own key groups. ``stored``
+is the user value, or with TTL the timestamped form described in ``strom.state._ttl_states``.
 """
 from __future__ import annotations
 
-import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -38,15 +40,11 @@ from typing import Any
 from strom.state.api import VOID_NAMESPACE, State
 from strom.state.descriptors import StateDescriptor
 
-__all__ = ["SNAPSHOT_FORMAT", "KeyedStateBackend", "read_key_group"]
+__all__ = ["SNAPSHOT_FORMAT", "KeyedStateBackend"]
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 """The version of the snapshot dict written by :meth:`KeyedStateBackend.snapshot`."""
 
-
-def read_key_group(blob: bytes) -> dict[str, dict[Any, dict[Any, Any]]]:
-    """Decode one key group of a snapshot: ``{state_name: {namespace: {key: stored}}}``."""
-    return pickle.loads(blob)
 
 
 class KeyedStateBackend(ABC):
@@ -99,8 +97,9 @@ class KeyedStateBackend(ABC):
         return self.num_entries() == 0
 
     @abstractmethod
-    def snapshot(self) -> dict[str, Any]:
-        """An independent, picklable snapshot in the format described in the module docstring.
+    def snapshot(self) -> Any:
+        """An independent, picklable snapshot in the format described in the module docstring
+        (or an object that pickles to it).
 
         Called by the runtime at a checkpoint barrier, between records.
         """

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from strom.errors import InvalidTypeError, JobDefinitionError, describe
@@ -42,7 +43,7 @@ from strom.state.descriptors import StateDescriptor
 from strom.state.key_groups import stable_hash
 from strom.time.clock import Clock
 
-__all__ = ["MemoryStateBackend"]
+__all__ = ["KeyedStateSnapshot", "MemoryStateBackend"]
 
 _CLASSES: dict[tuple[str, bool], type] = {
     ("value", False): HeapValueState,
@@ -198,67 +199,58 @@ class MemoryStateBackend(KeyedStateBackend):
 
     # -- snapshots -------------------------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
-        maxp = self.max_parallelism
-        now = self.clock.now()
-        groups: dict[int, dict[str, dict[Any, dict[Any, Any]]]] = {}
-        group_of: dict[Any, int] = {}
+    def snapshot(self) -> KeyedStateSnapshot:
+        """A consistent copy taken now, between records; serialized later (see the class)."""
+        copies: dict[str, tuple[str, Any]] = {}
         meta: dict[str, dict[str, Any]] = {}
+        filters: dict[str, Any] = {}
+        now = self.clock.now()
         for name, st, tables in self._all_tables():
             if st is None:
                 pending = self._pending[name]
                 meta[name] = {"kind": pending.kind, "ttl": pending.ttl}
-                alive = None
+                shared = False
             else:
                 meta[name] = {"kind": st.kind, "ttl": st.ttl}
                 config = st.descriptor.ttl_config
-                in_snapshot = st.ttl and config.cleanup_strategies.in_full_snapshot()
-                alive = st.expired_filter(now) if in_snapshot else None
-            for ns, table in tables.items():
-                for key, stored in table.items():
-                    if alive is not None:
-                        stored = alive(stored)
-                        if stored is None:
-                            continue
-                    group = group_of.get(key)
-                    if group is None:
-                        group = group_of[key] = stable_hash(key) % maxp
-                    by_state = groups.get(group)
-                    if by_state is None:
-                        by_state = groups[group] = {}
-                    by_state.setdefault(name, {}).setdefault(ns, {})[key] = stored
-        blobs = {}
-        for group, data in groups.items():
-            try:
-                blobs[group] = pickle.dumps(data, protocol=5)
-            except Exception as exc:
-                msg = (f"snapshot: the state of key group {group} (states "
-                       f"{', '.join(map(repr, data))}) cannot be pickled: {exc}; hint: keep "
-                       "only picklable values (no lambdas, locks, open files) in keyed state")
-                raise InvalidTypeError(msg) from exc
-        return {"format": SNAPSHOT_FORMAT, "max_parallelism": maxp, "states": meta,
-                "key_groups": blobs}
+                if st.ttl and config.cleanup_strategies.in_full_snapshot():
+                    filters[name] = st.expired_filter(now)
+                shared = _values_immutable(st)
+            if shared:  # values cannot change in place: copying the dicts is enough (C speed)
+                copies[name] = ("shared", {ns: table.copy() for ns, table in tables.items() if table})
+            else:  # lists, maps, user objects: a deep copy now, as pickled bytes
+                copies[name] = ("pickled", _dumps(name, {ns: t for ns, t in tables.items() if t}))
+        return KeyedStateSnapshot(self.max_parallelism, self.key_group_range, meta, copies, filters)
 
-    def restore(self, snapshots: Iterable[dict[str, Any]]) -> None:
+    def restore(self, snapshots: Iterable[Any]) -> None:
         own = self.key_group_range
+        maxp = self.max_parallelism
         for snap in snapshots:
+            if isinstance(snap, KeyedStateSnapshot):
+                snap = snap.materialize()
             if snap.get("format") != SNAPSHOT_FORMAT:
                 msg = (f"restore: unsupported keyed-state snapshot format {snap.get('format')!r}"
-                       f" (expected {SNAPSHOT_FORMAT})")
+                       f" (expected {SNAPSHOT_FORMAT}); hint: the state was written by another "
+                       "strom version")
                 raise InvalidTypeError(msg)
-            if snap["max_parallelism"] != self.max_parallelism:
+            if snap["max_parallelism"] != maxp:
                 msg = (f"restore: the snapshot was taken with max_parallelism="
-                       f"{snap['max_parallelism']} but this job has {self.max_parallelism}; the "
+                       f"{snap['max_parallelism']} but this job has {maxp}; the "
                        "number of key groups cannot change across a restore (as in Flink); "
                        "hint: set the old max parallelism on the job")
                 raise JobDefinitionError(msg)
+            start, stop = snap["key_group_range"]
+            if stop <= own.start or start >= own.stop:
+                continue  # none of the writer's key groups is ours
+            covered = own.start <= start and stop <= own.stop
             meta = snap["states"]
-            for group, blob in snap["key_groups"].items():
-                if group not in own:
-                    continue
-                for name, by_ns in pickle.loads(blob).items():
-                    tables = self._restore_target(name, meta[name]["kind"], meta[name]["ttl"])
-                    for ns, entries in by_ns.items():
+            for name, blobs in snap["tables"].items():
+                tables = self._restore_target(name, meta[name]["kind"], meta[name]["ttl"])
+                for blob in blobs:
+                    for ns, entries in pickle.loads(blob).items():
+                        if not covered:
+                            entries = {k: v for k, v in entries.items()
+                                       if stable_hash(k) % maxp in own}
                         table = tables.get(ns)
                         if table is None:
                             tables[ns] = entries
@@ -283,3 +275,84 @@ class MemoryStateBackend(KeyedStateBackend):
         return (f"MemoryStateBackend(key_groups={self.key_group_range.start}.."
                 f"{self.key_group_range.stop - 1}, states={len(self._states)}, "
                 f"entries={self.num_entries()})")
+
+
+SNAPSHOT_CHUNK = 20_000
+"""Entries pickled per call when a snapshot is serialized: between two chunks other threads run,
+so serializing a large state does not stop the task for the whole time."""
+
+
+def _values_immutable(state: Any) -> bool:
+    """Whether ``state``'s stored values never change in place, so a snapshot may share them:
+    value / reducing state whose declared type is immutable (Types.LONG(), Types.STRING(), ...)."""
+    if state.kind not in ("value", "reducing"):
+        return False
+    return bool(getattr(state.descriptor.type_info, "immutable_values", False))
+
+
+def _dumps(name: str, data: Any) -> bytes:
+    try:
+        return pickle.dumps(data, protocol=5)
+    except Exception as exc:
+        msg = (f"snapshot: state '{name}' cannot be pickled: {type(exc).__name__}: {exc}; hint: "
+               "keep only picklable values (no lambdas, locks, open files) in keyed state")
+        raise InvalidTypeError(msg) from exc
+
+
+class KeyedStateSnapshot:
+    """A consistent copy of one backend's keyed state, taken at a checkpoint barrier.
+
+    Taking it is quick: states whose values cannot change in place are copied as dicts
+    (sharing the values), the others are pickled. :meth:`materialize` (on the checkpoint
+    writer thread) turns it into the picklable snapshot format described in
+    :mod:`strom.state.backend`, pickling in chunks; pickling the object itself does the same,
+    so it unpickles as that plain dict.
+    """
+
+    __slots__ = ("max_parallelism", "key_group_range", "states", "_copies", "_filters")
+
+    def __init__(self, max_parallelism: int, key_group_range: range, states: dict[str, Any],
+                 copies: dict[str, tuple[str, Any]], filters: dict[str, Any]) -> None:
+        self.max_parallelism = max_parallelism
+        self.key_group_range = key_group_range
+        self.states = states
+        self._copies = copies
+        self._filters = filters
+
+    def materialize(self) -> dict[str, Any]:
+        """The snapshot as a plain, picklable dict (see :mod:`strom.state.backend`)."""
+        tables: dict[str, list[bytes]] = {}
+        for name, (how, data) in self._copies.items():
+            alive = self._filters.get(name)
+            if how == "pickled":
+                if alive is None:
+                    tables[name] = [data]
+                    continue
+                data = pickle.loads(data)
+            blobs = tables[name] = []
+            for ns, table in data.items():
+                if alive is not None:
+                    table = {k: kept for k, v in table.items() if (kept := alive(v)) is not None}
+                items = iter(table.items())
+                while True:
+                    chunk = dict(islice(items, SNAPSHOT_CHUNK))
+                    if not chunk:
+                        break
+                    blobs.append(_dumps(name, {ns: chunk}))
+        return {"format": SNAPSHOT_FORMAT, "max_parallelism": self.max_parallelism,
+                "key_group_range": (self.key_group_range.start, self.key_group_range.stop),
+                "states": self.states, "tables": tables}
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (dict, (self.materialize(),))
+
+    def __getitem__(self, key: str) -> Any:
+        """Dict-style access to the materialized form (tests, inspection)."""
+        return self.materialize()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.materialize().get(key, default)
+
+    def __repr__(self) -> str:
+        return (f"KeyedStateSnapshot(key_groups={self.key_group_range.start}.."
+                f"{self.key_group_range.stop - 1}, states={list(self.states)})")

@@ -12,10 +12,11 @@ for partitioning semantics. The process executor spreads subtasks across cores.
 """
 from __future__ import annotations
 
-from strom.graph.job_graph import JobGraph
+from typing import Any
+
 from strom.runtime.executors._base import Executor
 from strom.runtime.executors._gc import DEFAULT_YOUNG_THRESHOLD, tuned_gc
-from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
+from strom.runtime.job import JobControl, JobStatus
 from strom.runtime.operators.sources import ThreadedSourceOperator
 from strom.runtime.task import BLOCKED, END, MORE
 from strom.time.clock import ManualClock
@@ -29,33 +30,32 @@ class InlineExecutor(Executor):
     name = "inline"
     chains_single_subtask_exchanges = True  # one thread: a task boundary only costs
 
-    def run(self, graph: JobGraph, control: JobControl,
-            job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
-        clock = self.clock
-        tasks, start_ns = self._deploy(graph, control, job_parameters)
+    def _run_attempt(self, tasks: list, control: JobControl, coordinator: Any) -> BaseException | None:
         wake = control.wakeup
         for t in tasks:
+            t.wake = wake.set
             if isinstance(t.head, ThreadedSourceOperator):
                 t.head.wakeup = wake.set
         control.status = JobStatus.RUNNING
-        error: BaseException | None = None
         try:
             for t in tasks:
                 t.open()
             with tuned_gc(self.config.get("gc_young_threshold", DEFAULT_YOUNG_THRESHOLD)):
-                self._loop(tasks, control)
+                self._loop(tasks, control, coordinator)
         except BaseException as exc:
-            error = exc
-        return control.conclude(tasks, error, (clock.monotonic_ns() - start_ns) // 1_000_000)
+            return exc
+        return None
 
-    def _loop(self, tasks: list, control: JobControl) -> None:
+    def _loop(self, tasks: list, control: JobControl, coordinator: Any) -> None:
         clock, wake = self.clock, control.wakeup
         manual = isinstance(clock, ManualClock)
         live = list(tasks)
+        tick = coordinator.tick
         while live:
             if control.cancel_requested.is_set():
                 return
             wake.clear()
+            tick()
             progressed = False
             for t in live:
                 status = t.step()
@@ -67,6 +67,9 @@ class InlineExecutor(Executor):
             if progressed or not live:
                 continue
             deadlines = [d for d in (t.next_deadline() for t in live) if d is not None]
+            checkpoint_deadline = coordinator.next_deadline()
+            if checkpoint_deadline is not None:
+                deadlines.append(checkpoint_deadline)
             deadline = min(deadlines) if deadlines else None
             if manual:
                 if deadline is not None:

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
-from strom.graph.job_graph import JobGraph
 from strom.runtime.channels import LocalChannel
 from strom.runtime.executors._base import Executor
 from strom.runtime.executors._gc import DEFAULT_YOUNG_THRESHOLD, tuned_gc
-from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
+from strom.runtime.job import JobControl, JobStatus
 from strom.runtime.operators.sources import ThreadedSourceOperator
 from strom.runtime.task import BLOCKED, MORE, StreamTask
 from strom.time.clock import Clock, ManualClock
@@ -61,11 +61,9 @@ class ThreadsExecutor(Executor):
     name = "threads"
     chains_single_subtask_exchanges = False  # a task boundary lets a blocked task not stop the rest
 
-    def run(self, graph: JobGraph, control: JobControl,
-            job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
-        clock = self.clock
-        tasks, start_ns = self._deploy(graph, control, job_parameters)
-        job = _ThreadedJob(tasks, clock, control)
+    def _run_attempt(self, tasks: list[StreamTask], control: JobControl,
+                     coordinator: Any) -> BaseException | None:
+        job = _ThreadedJob(tasks, self.clock, control, coordinator)
         control.status = JobStatus.RUNNING
         error: BaseException | None = None
         with tuned_gc(self.config.get("gc_young_threshold", DEFAULT_YOUNG_THRESHOLD)):
@@ -74,13 +72,11 @@ class ThreadsExecutor(Executor):
                     t.open()
                 job.start()
                 job.supervise()
-            except BaseException as exc:  # a failing open(), or KeyboardInterrupt while supervising
+            except BaseException as exc:  # a failing open(), a checkpoint failure, KeyboardInterrupt
                 error = exc
             job.stop()
             job.join()
-        if error is None:
-            error = job.error
-        return control.conclude(tasks, error, (clock.monotonic_ns() - start_ns) // 1_000_000)
+        return error if error is not None else job.error
 
 
 class _Runner:
@@ -99,9 +95,11 @@ class _Runner:
 class _ThreadedJob:
     """The task threads of one job run, their wake-up wiring and the first error."""
 
-    def __init__(self, tasks: list[StreamTask], clock: Clock, control: JobControl) -> None:
+    def __init__(self, tasks: list[StreamTask], clock: Clock, control: JobControl,
+                 coordinator: Any) -> None:
         self.clock = clock
         self.control = control
+        self.coordinator = coordinator
         self.runners = [_Runner(i, t) for i, t in enumerate(tasks)]
         self.manual = _ManualTime(clock, self.runners) if isinstance(clock, ManualClock) else None
         self.lock = threading.Lock()
@@ -127,6 +125,7 @@ class _ThreadedJob:
                         ch.on_credit = r.wake
             if isinstance(task.head, ThreadedSourceOperator):
                 task.head.wakeup = r.wake
+            task.wake = r.wake  # mailbox: a checkpoint to take, a notification
 
     def start(self) -> None:
         self.live = len(self.runners)
@@ -138,13 +137,23 @@ class _ThreadedJob:
             r.thread.start()
 
     def supervise(self) -> None:
-        """Wait on the calling thread until every task ended, one failed or cancel was asked."""
-        wake, cancel = self.control.wakeup, self.control.cancel_requested
+        """Wait on the calling thread until every task ended, one failed or cancel was asked;
+        meanwhile drive the checkpoint coordinator (it raises when checkpoints fail the job)."""
+        wake, cancel, clock = self.control.wakeup, self.control.cancel_requested, self.clock
+        coordinator = self.coordinator
         while True:
             wake.clear()
             if self.live == 0 or self.error is not None or cancel.is_set():
                 return
-            wake.wait(SUPERVISE_CAP_S)
+            coordinator.tick()
+            timeout = SUPERVISE_CAP_S
+            deadline = coordinator.next_deadline()
+            if deadline is not None:
+                timeout = min(timeout, max(0.0, (deadline - clock.now()) / 1000.0))
+            if isinstance(clock, ManualClock) and deadline is not None and timeout > 0:
+                timeout = min(timeout, 0.01)  # manual time moves only when tasks are idle
+            if timeout > 0:
+                wake.wait(timeout)
 
     def stop(self) -> None:
         """Ask every task thread to return after its current step, and wake the parked ones."""

@@ -4,19 +4,32 @@ Lifecycle, always in this order and never concurrently (the task's mailbox guara
 ``setup`` -> ``initialize_state`` -> ``open`` -> ``process_element*``/``process_watermark*``/timers
 -> ``end_input`` -> ``finish`` -> ``close``. No record is emitted after ``finish``.
 
+Checkpoints, between records: ``prepare_snapshot_pre_barrier`` (may still emit) ->
+``snapshot_operator`` (a copy of everything the operator checkpoints: ``snapshot_state`` plus
+its operator list state) -> later ``notify_checkpoint_complete`` or ``notify_checkpoint_aborted``.
+A restore calls ``restore_operator`` instead of a plain ``initialize_state``.
+
 A one-input operator implements ``process_element(value, timestamp)``; a two-input operator
 ``process_element1``/``process_element2``. Keyed operators get a key selector, a keyed state
 backend and timer heaps in ``setup``.
 """
 from __future__ import annotations
 
+import contextlib
+import pickle
 from typing import Any
 
 from strom.errors import InvalidKeyError, StromError, UserFunctionError, describe
+from strom.runtime.checkpointing import (
+    FunctionInitializationContext,
+    FunctionSnapshotContext,
+    has_checkpoint_hooks,
+)
 from strom.runtime.context import StreamingRuntimeContext, TaskInfo
 from strom.runtime.keys import HASHABLE
 from strom.runtime.output import Output
-from strom.state import MemoryStateBackend, assign_key_group, key_group_range
+from strom.state import assign_key_group, create_keyed_backend, key_group_range
+from strom.state.operator_state import OperatorStateStore
 from strom.time.watermarks import MIN_WATERMARK
 
 
@@ -26,12 +39,15 @@ class StreamOperator:
     key_selector: Any = None
     backend: Any = None
     output_type: Any = None  # set by deploy when the user declared a type to validate against
+    operator_id = ""  # set by deploy: matches this operator's state in checkpoints (uid or generated)
+    restored_checkpoint_id: int | None = None  # set by restore_operator
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.output: Output = Output()
         self.info: TaskInfo | None = None
         self.current_watermark = MIN_WATERMARK
+        self.operator_state = OperatorStateStore()
 
     # -- lifecycle --
     def setup(self, info: TaskInfo, output: Output) -> None:
@@ -42,7 +58,8 @@ class StreamOperator:
         # records emitted to a side output that nothing consumes: counted, never silently lost
         self.metrics.gauge("numSideOutputRecordsDropped", lambda: self.output.dropped_side_records)
         if self.key_selector is not None:
-            self.backend = MemoryStateBackend(
+            self.backend = create_keyed_backend(
+                info.config.get("state_backend", "hashmap"),
                 key_group_range(info.subtask_index, info.parallelism, info.max_parallelism),
                 info.max_parallelism, info.clock)
 
@@ -76,8 +93,50 @@ class StreamOperator:
         """Release resources; called even when the job failed."""
 
     def snapshot_state(self) -> dict:
-        """This operator's state for a checkpoint."""
+        """This operator's state for a checkpoint (keyed state, timers, ...), taken between
+        records. It may hold objects that serialize later (``KeyedStateSnapshot``) but nothing
+        the operator will change in place afterwards."""
         return {}
+
+    # -- checkpoints --
+    def prepare_snapshot_pre_barrier(self, checkpoint_id: int) -> None:
+        """Checkpoint ``checkpoint_id`` is about to be taken: the last moment to emit before the
+        barrier (Flink's ``prepareSnapshotPreBarrier``)."""
+
+    def snapshot_operator(self, checkpoint_id: int, timestamp: int) -> dict:
+        """Everything this operator checkpoints: :meth:`snapshot_state` plus its operator list
+        state (pickled now: user code may change the items right after)."""
+        self.snapshot_functions(FunctionSnapshotContext(checkpoint_id, timestamp))
+        state = dict(self.snapshot_state())
+        op_state = self.operator_state.snapshot()
+        if op_state["states"]:
+            state["operator"] = pickle.dumps(op_state, protocol=5)
+        return state
+
+    def snapshot_functions(self, context: FunctionSnapshotContext) -> None:
+        """Call the user functions' ``snapshot_state`` (CheckpointedFunction); default: none."""
+
+    def snapshot_guard(self) -> contextlib.AbstractContextManager:
+        """Held by the task around a checkpoint when this operator heads it (a source function
+        running on its own thread takes its checkpoint lock here)."""
+        return contextlib.nullcontext()
+
+    def restore_operator(self, states: list[dict], operator_state: dict | None,
+                         restored_checkpoint_id: int | None) -> None:
+        """Restore from the snapshots of the old subtask(s) (all of them when the parallelism
+        changed) and this subtask's share of the operator list state; called after ``setup``,
+        before ``open``, also on a fresh start (empty ``states``, ``restored_checkpoint_id``
+        None)."""
+        self.restored_checkpoint_id = restored_checkpoint_id
+        if operator_state:
+            self.operator_state.restore(operator_state)
+        self.initialize_state(states or None)
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        """Checkpoint ``checkpoint_id`` (and every earlier one) is durable."""
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        """Checkpoint ``checkpoint_id`` was given up."""
 
     # -- errors --
     def null_key(self, element: Any) -> InvalidKeyError:
@@ -161,6 +220,7 @@ class UdfOperator(StreamOperator):
         self.function = function
 
     def open(self) -> None:
+        self._initialize_function()
         opener = getattr(self.function, "open", None)
         if callable(opener):
             try:
@@ -179,3 +239,35 @@ class UdfOperator(StreamOperator):
                 raise
             except Exception as exc:
                 raise self.fail(exc, None, "close()") from exc
+
+    # -- CheckpointedFunction / CheckpointListener hooks of the user function --
+    def _initialize_function(self) -> None:
+        """``initialize_state`` of a CheckpointedFunction, before its ``open`` (Flink's order)."""
+        fn = self.function
+        if not has_checkpoint_hooks(fn):
+            return
+        keyed = self.runtime_context() if self.backend is not None else None
+        ctx = FunctionInitializationContext(self.operator_state, keyed, self.restored_checkpoint_id)
+        self._call(fn.initialize_state, ctx, "initialize_state()")
+
+    def snapshot_functions(self, context: FunctionSnapshotContext) -> None:
+        if has_checkpoint_hooks(self.function):
+            self._call(self.function.snapshot_state, context, "snapshot_state()")
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        notify = getattr(self.function, "notify_checkpoint_complete", None)
+        if callable(notify):
+            self._call(notify, checkpoint_id, "notify_checkpoint_complete()")
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        notify = getattr(self.function, "notify_checkpoint_aborted", None)
+        if callable(notify):
+            self._call(notify, checkpoint_id, "notify_checkpoint_aborted()")
+
+    def _call(self, hook: Any, arg: Any, what: str) -> None:
+        try:
+            hook(arg)
+        except StromError:
+            raise
+        except Exception as exc:
+            raise self.fail(exc, None, what) from exc

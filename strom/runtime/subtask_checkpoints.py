@@ -1,0 +1,155 @@
+"""A task's side of checkpointing (Flink's SubtaskCheckpointCoordinator and barrier handler).
+
+Each :class:`~strom.runtime.task.StreamTask` owns one :class:`SubtaskCheckpointer`. It feeds
+the barriers and ends of partition of every input channel to the barrier handler
+(:mod:`strom.checkpoint.barriers`: aligned for EXACTLY_ONCE, tracked for AT_LEAST_ONCE), whose
+``blocked`` flags the task honours when it polls its channels; a source task is told to take a
+checkpoint through its mailbox. Taking checkpoint *n*, on the task's thread between records:
+
+1. every operator of the chain gets ``prepare_snapshot_pre_barrier(n)`` (it may still emit);
+2. barrier *n* goes down every output channel, behind every record emitted so far;
+3. every operator's ``snapshot_operator`` makes a copy of its state (the *pause*: keyed state is
+   copied, not serialized, see ``KeyedStateSnapshot``);
+4. the copies go to the checkpoint coordinator, which serializes and writes them on its writer
+   thread while the task goes on.
+
+When the task finishes, its final snapshot is handed to the coordinator once and stands for it
+in every later checkpoint. Notifications of completed or aborted checkpoints run on the task's
+thread through its mailbox (directly once the task has finished).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from strom.checkpoint.barriers import CheckpointBarrier, barrier_handler
+from strom.checkpoint.coordinator import FINAL_CHECKPOINT_ID, TaskSnapshot
+from strom.runtime.checkpointing import FunctionSnapshotContext
+
+__all__ = ["SubtaskCheckpointer"]
+
+
+class SubtaskCheckpointer:
+    """Barrier handling, snapshots and notifications of one task.
+
+    Args:
+        task: the task (its operators, writers, info and ``post`` mailbox).
+        coordinator: the job's checkpoint coordinator, or None when the job runs without one
+            (harnesses): then barriers are still aligned and forwarded, nothing is stored.
+        exactly_once: align barriers (EXACTLY_ONCE) or only track them (AT_LEAST_ONCE).
+        num_channels: the task's input channels over all its inputs.
+        final_snapshot: take a full snapshot when the task finishes (checkpointing enabled).
+    """
+
+    def __init__(self, task: Any, coordinator: Any, exactly_once: bool, num_channels: int,
+                 final_snapshot: bool) -> None:
+        self.task = task
+        self.coordinator = coordinator
+        self.handler = barrier_handler(exactly_once, num_channels)
+        self.blocked = self.handler.blocked
+        self.final_snapshot = final_snapshot
+        self._align_start_ns: int | None = None
+        self.last_checkpoint_id = -1
+        self.last_sync_ms = 0.0
+        self.last_alignment_ms = 0.0
+
+    # -- input side -----------------------------------------------------------------------------
+
+    def on_barrier(self, channel: int, barrier: CheckpointBarrier) -> None:
+        """``barrier`` arrived on input channel ``channel`` (flat index over all inputs)."""
+        self._handle(self.handler.on_barrier(channel, barrier))
+
+    def on_end_of_partition(self, channel: int) -> None:
+        self._handle(self.handler.on_end_of_partition(channel))
+
+    def _handle(self, result: Any) -> None:
+        clock = self.task.info.clock
+        if result.alignment_started:
+            self._align_start_ns = clock.monotonic_ns()
+        for cid in result.aborted:
+            self._decline(cid, "a newer checkpoint's barrier arrived before alignment completed")
+        if result.trigger is not None:
+            started = self._align_start_ns
+            alignment_ms = 0.0 if started is None else (clock.monotonic_ns() - started) / 1e6
+            self._align_start_ns = None
+            self.checkpoint(result.trigger, alignment_ms)
+
+    # -- taking a checkpoint --------------------------------------------------------------------
+
+    def trigger(self, barrier: CheckpointBarrier) -> None:
+        """Source tasks: take ``barrier``'s checkpoint at the task's next step (thread-safe)."""
+        self.task.post(lambda: self.checkpoint(barrier, 0.0))
+
+    def checkpoint(self, barrier: CheckpointBarrier, alignment_ms: float) -> None:
+        """Take checkpoint ``barrier`` now (on the task's thread, between records)."""
+        task = self.task
+        if task.finished:
+            return  # its final snapshot stands for it
+        cid = barrier.checkpoint_id
+        clock = task.info.clock
+        started = clock.monotonic_ns()
+        with task.head.snapshot_guard():
+            try:
+                for op in task.operators:
+                    op.prepare_snapshot_pre_barrier(cid)
+            except Exception as exc:
+                self._decline(cid, exc)
+                raise
+            for w in task.writers:
+                w.emit_event(barrier)
+            try:
+                states = self._snapshot(cid, barrier.timestamp)
+            except Exception as exc:  # unpicklable state and the like: the checkpoint fails
+                self._decline(cid, exc)
+                return
+        self.last_checkpoint_id = cid
+        self.last_sync_ms = (clock.monotonic_ns() - started) / 1e6
+        self.last_alignment_ms = alignment_ms
+        if self.coordinator is not None:
+            snapshot = TaskSnapshot(states, task.operator_meta, task.info.subtask_index,
+                                    self.last_sync_ms, alignment_ms)
+            self.coordinator.acknowledge(task.task_id, cid, snapshot)
+
+    def _snapshot(self, checkpoint_id: int, timestamp: int) -> dict[str, Any]:
+        return {op.operator_id: op.snapshot_operator(checkpoint_id, timestamp)
+                for op in self.task.operators}
+
+    def _decline(self, checkpoint_id: int, reason: Any) -> None:
+        if self.coordinator is not None:
+            self.coordinator.decline(self.task.task_id, checkpoint_id, reason)
+
+    def finished(self) -> None:
+        """The task finished: hand its final snapshot to the coordinator (or, without
+        checkpointing, let CheckpointedFunctions record their final state for the end-of-job
+        commit)."""
+        task = self.task
+        now = task.info.clock.now()
+        if self.final_snapshot and self.coordinator is not None:
+            states = self._snapshot(FINAL_CHECKPOINT_ID, now)
+            snapshot = TaskSnapshot(states, task.operator_meta, task.info.subtask_index)
+            self.coordinator.task_finished(task.task_id, snapshot)
+            return
+        context = FunctionSnapshotContext(FINAL_CHECKPOINT_ID, now)
+        for op in task.operators:
+            op.snapshot_functions(context)
+
+    # -- notifications --------------------------------------------------------------------------
+
+    def notify_complete(self, checkpoint_id: int) -> None:
+        """Thread-safe: run ``notify_checkpoint_complete`` on every operator of the chain."""
+        self._notify(lambda: [op.notify_checkpoint_complete(checkpoint_id)
+                              for op in self.task.operators])
+
+    def notify_aborted(self, checkpoint_id: int) -> None:
+        def aborted() -> None:
+            self.handler.abort(checkpoint_id)
+            for op in self.task.operators:
+                op.notify_checkpoint_aborted(checkpoint_id)
+        self._notify(aborted)
+
+    def _notify(self, action: Any) -> None:
+        task = self.task
+        if task.finished or not task.opened:
+            if task.opened and not task.closed:
+                action()  # nothing runs on a finished task any more: safe on this thread
+            return
+        task.post(action)
