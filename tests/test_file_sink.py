@@ -505,13 +505,11 @@ def test_the_built_sink_is_deep_copyable_and_picklable(tmp_path):
 
 # -- a real job ----------------------------------------------------------------------------------
 
-@pytest.mark.skip(reason="runtime wiring of CheckpointedFunction hooks pending: the sink operator "
-                         "calls initialize_state/open/invoke/finish/snapshot_state/close but not "
-                         "yet notify_checkpoint_complete of the final checkpoint")
-def test_a_bounded_job_ends_with_every_record_in_finished_files(tmp_path):
+def test_a_bounded_job_ends_with_every_record_in_finished_files(tmp_path, executor):
     from strom.datastream import StreamExecutionEnvironment
 
     env = StreamExecutionEnvironment.get_execution_environment()
+    env.executor = executor
     env.set_parallelism(2)
     env.from_collection(list(range(20))).sink_to(
         FileSink.for_row_format(str(tmp_path), Encoder.simple_string_encoder()).build())

@@ -273,11 +273,13 @@ class StreamExecutionEnvironment:
                 f"from_source: expected a Source (e.g. NumberSequenceSource or a connector source), "
                 f"got {describe(source)}. Hint: for a Python SourceFunction use add_source().")
         if (isinstance(source, Source) and type(source).read is Source.read
+                and not source.has_splits
                 and type(source).create_operator is Source.create_operator):
             raise JobDefinitionError(
                 f"from_source '{source_name}': {type(source).__name__} overrides neither "
-                "read(subtask_index, parallelism) nor create_operator(name). "
-                "Hint: implement read() to return the records.")
+                "splits()/read_split(), read(subtask_index, parallelism) nor create_operator(name). "
+                "Hint: implement read() to return the records, or splits() and read_split() to "
+                "make it resumable.")
         stream = self._source(source, f"Source: {source_name}", type_info)
         if watermark_strategy is not None and not getattr(watermark_strategy, "is_no_watermarks", False):
             stream = stream.assign_timestamps_and_watermarks(watermark_strategy)

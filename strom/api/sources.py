@@ -1,21 +1,23 @@
 """Built-in sources of the DataStream API: sequences, collections, iterables, SourceFunctions.
 
-A *source* here is anything ``from_source`` accepts: a :class:`Source` subclass that overrides
-``read(subtask_index, parallelism)``, or (connectors) any object with
+A *source* here is anything ``from_source`` accepts: a :class:`Source` subclass that declares
+splits (``splits`` + ``read_split``: it can resume from a checkpoint) or overrides
+``read(subtask_index, parallelism)`` (it cannot), or (connectors) any object with
 ``create_operator(name) -> SourceOperator`` and a ``parallel`` flag.
 """
 from __future__ import annotations
 
 import copy
 import pickle
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from strom.errors import JobDefinitionError
+from strom.errors import JobDefinitionError, UnsupportedError
 from strom.runtime.operators.sources import (
     IteratorSourceOperator,
     SourceFunctionContext,
     SourceOperator,
+    SplitSourceOperator,
     ThreadedSourceOperator,
 )
 
@@ -24,14 +26,26 @@ INLINE_COLLECTIONS = (list, tuple, range, str, bytes, dict, set, frozenset)
 
 
 class Source:
-    """Base of sources usable with ``env.from_source``: subclass it and override :meth:`read`.
+    """Base of sources usable with ``env.from_source``: subclass it and declare splits, or
+    override :meth:`read`.
 
-    ``read(subtask_index, parallelism)`` returns what one parallel subtask emits (an iterable or
-    a generator): split the input so that the subtasks together emit each record once. With
-    ``parallel = False`` the source runs as one subtask. A source whose ``read`` may block
+    **Splits (resumable, Flink's FLIP-27 model).** Override :meth:`splits` to return the pieces
+    the input consists of (picklable ids: file names, partition numbers, ranges) and
+    :meth:`read_split` to return the records of one split from a *position* on, where the
+    position is the number of that split's records already emitted. Split *i* is read by subtask
+    ``i % parallelism``; a checkpoint records every unfinished split with its position, so
+    after a failure (or from a savepoint, at any parallelism) reading resumes exactly there.
+    ``read_split`` must return the same records for the same split every time.
+
+    **read (not resumable).** ``read(subtask_index, parallelism)`` returns what one parallel
+    subtask emits (an iterable or a generator): split the input so that the subtasks together
+    emit each record once. Such a source cannot resume from a checkpoint: after a failure it is
+    read again from the beginning, which duplicates records downstream (a warning says so).
+
+    With ``parallel = False`` the source runs as one subtask. A source whose ``read`` may block
     (sockets, polling, ``time.sleep``) sets ``blocking = True`` and is read on its own thread so
-    timers and other tasks keep running. Records carry no timestamps; assign them with the
-    ``WatermarkStrategy`` passed to ``from_source``.
+    timers and other tasks keep running (blocking sources cannot resume either). Records carry
+    no timestamps; assign them with the ``WatermarkStrategy`` passed to ``from_source``.
 
     Example:
         >>> class Lines(Source):
@@ -44,6 +58,19 @@ class Source:
         ...                     yield line.rstrip("\n")
         >>> env.from_source(Lines("access.log"), WatermarkStrategy.no_watermarks(), "lines")  # doctest: +SKIP
 
+    A resumable source over the lines of some files:
+
+        >>> class Lines(Source):
+        ...     def __init__(self, paths):
+        ...         self.paths = paths
+        ...     def splits(self, parallelism):
+        ...         return self.paths
+        ...     def read_split(self, split, position):
+        ...         with open(split) as f:
+        ...             for i, line in enumerate(f):
+        ...                 if i >= position:
+        ...                     yield line.rstrip("\n")
+
     Connectors may instead override :meth:`create_operator` to build their own source operator.
     """
 
@@ -51,16 +78,39 @@ class Source:
     bounded = True
     blocking = False
 
+    def splits(self, parallelism: int) -> Sequence[Any]:
+        """The splits of the whole input (picklable ids), on a fresh start; override with
+        :meth:`read_split`."""
+        raise NotImplementedError(f"{type(self).__name__} must override splits(parallelism)")
+
+    def read_split(self, split: Any, position: int) -> Iterable[Any]:
+        """The records of ``split`` after its first ``position`` ones (a sequence or iterable)."""
+        raise NotImplementedError(f"{type(self).__name__} must override read_split(split, position)")
+
     def read(self, subtask_index: int, parallelism: int) -> Iterable[Any]:
-        """The records of one subtask (override this)."""
+        """The records of one subtask (override this, or splits/read_split)."""
         raise NotImplementedError(f"{type(self).__name__} must override read(subtask_index, parallelism)")
+
+    @property
+    def has_splits(self) -> bool:
+        """Whether the source declares splits (and so can resume from a checkpoint)."""
+        cls = type(self)
+        return cls.splits is not Source.splits and cls.read_split is not Source.read_split
 
     def create_operator(self, name: str) -> SourceOperator:
         """The runtime operator reading this source (built once per subtask)."""
+        if self.has_splits:
+            if self.blocking:
+                msg = (f"source '{name}': {type(self).__name__} declares splits and blocking=True; "
+                       "split sources are read on the task's thread. Hint: drop blocking=True, or "
+                       "use read() on a feeder thread (not resumable)")
+                raise UnsupportedError(msg)
+            return SplitSourceOperator(name, self.splits, self.read_split)
         if type(self).read is Source.read:
             raise JobDefinitionError(
-                f"source '{name}': {type(self).__name__} overrides neither read(subtask_index, "
-                "parallelism) nor create_operator(name). Hint: implement read() to return the records.")
+                f"source '{name}': {type(self).__name__} overrides neither splits()/read_split(), "
+                "read(subtask_index, parallelism) nor create_operator(name). Hint: implement "
+                "read() to return the records, or splits() and read_split() to make it resumable.")
         if not self.blocking:
             return IteratorSourceOperator(name, self.read)
         read = self.read
@@ -83,15 +133,14 @@ class NumberSequenceSource(Source):
                 f"NumberSequenceSource: expected ints with start <= end, got start={start!r}, end={end!r}")
         self.start, self.end = start, end
 
-    def create_operator(self, name: str) -> SourceOperator:
+    def splits(self, parallelism: int) -> list[tuple[int, int]]:
+        """One ``(first, last + 1)`` range per subtask of the first run."""
         start, count = self.start, self.end - self.start + 1
+        return [(start + count * i // parallelism, start + count * (i + 1) // parallelism)
+                for i in range(parallelism)]
 
-        def split(subtask: int, parallelism: int) -> range:
-            lo = start + count * subtask // parallelism
-            hi = start + count * (subtask + 1) // parallelism
-            return range(lo, hi)
-
-        return IteratorSourceOperator(name, split)
+    def read_split(self, split: tuple[int, int], position: int) -> range:
+        return range(split[0] + position, split[1])
 
 
 class CollectionSource(Source):
@@ -115,11 +164,22 @@ class CollectionSource(Source):
                     f"from_collection: expected a collection, iterable or generator, got "
                     f"{type(collection).__name__}") from None
             self.inline = False
+        self.consumed = False  # a one-shot iterator can be read by one attempt of the job only
 
     def create_operator(self, name: str) -> SourceOperator:
         data = self.data
         if self.inline:
-            return IteratorSourceOperator(name, lambda subtask, parallelism: iter(data))
+            if not isinstance(data, (range, list, tuple)):
+                data = list(data)  # str, bytes, dict, set: read the materialized elements
+            return SplitSourceOperator(name, lambda parallelism: ["collection"],
+                                       lambda split, position: data[position:])
+        if self.consumed:
+            msg = (f"source '{name}': from_collection was given a one-shot iterator or generator, "
+                   "which was already read by a previous attempt of the job and cannot be read "
+                   "again, so the job cannot be restarted or restored. Hint: pass a list (or a "
+                   "Source with splits) to make the job recoverable.")
+            raise UnsupportedError(msg)
+        self.consumed = True
 
         def produce(op: ThreadedSourceOperator) -> None:
             hand_over = op.hand_over
@@ -156,4 +216,6 @@ class SourceFunctionSource(Source):
                     closer()
 
         cancel = getattr(function, "cancel", None)
-        return ThreadedSourceOperator(name, produce, cancel if callable(cancel) else None)
+        op = ThreadedSourceOperator(name, produce, cancel if callable(cancel) else None)
+        op.function = function  # its CheckpointedFunction hooks, if it has them
+        return op

@@ -70,6 +70,20 @@ class SinkOperator(UdfOperator):
         self.process_element = process_element
         self._step = (Step("sink_ctx", invoke, fail, names={"ctx": ctx}) if _arity(invoke) >= 2
                       else Step("sink", invoke, fail))
+        interval = getattr(self.function, "processing_time_interval_ms", 0)
+        if isinstance(interval, int) and interval > 0:  # e.g. FileSink's bucket check interval
+            pts = self.info.processing_time
+
+            def on_time(now: int) -> None:
+                try:
+                    self.function.on_processing_time(now)
+                except StromError:
+                    raise
+                except Exception as exc:
+                    raise fail(exc, now, "on_processing_time at") from exc
+                pts.register(pts.now() + interval, on_time)
+
+            pts.register(pts.now() + interval, on_time)
 
     def fusion_step(self) -> Step | None:
         """The sink as the last step of a fused chain (no call of its own per record)."""

@@ -5,17 +5,30 @@
 (:data:`END`). Sources that may block (a Python generator, a ``SourceFunction.run`` loop) run
 on a feeder thread that hands records over through a bounded deque; everything else runs
 inline on the task's own thread.
+
+Checkpoints: :class:`SplitSourceOperator` follows Flink's FLIP-27 model: the input is a set of
+*splits*, each read from a *position* (the number of its records already emitted); the splits
+not yet finished and their positions are the source's operator state, so a restore resumes
+every split where the checkpoint left it, and a restore at another parallelism spreads the
+splits over the new subtasks. :class:`ThreadedSourceOperator` takes a ``SourceFunction``'s
+checkpoint lock around a checkpoint and calls its ``CheckpointedFunction`` hooks. A source
+read with plain ``read(subtask_index, parallelism)`` has no positions: after a restore it is
+read again from the beginning (and says so).
 """
 from __future__ import annotations
 
+import contextlib
 import threading
+import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from strom.errors import UserFunctionError
+from strom.errors import StromError, UserFunctionError
+from strom.runtime.checkpointing import FunctionInitializationContext, has_checkpoint_hooks
 from strom.runtime.operators.base import StreamOperator
+from strom.state.descriptors import ListStateDescriptor
 from strom.time.watermarks import Watermark
 
 MORE, NOTHING, END = 0, 1, 2
@@ -48,6 +61,13 @@ class IteratorSourceOperator(SourceOperator):
 
     def open(self) -> None:
         info = self.info
+        if self.restored_checkpoint_id is not None and type(self) is IteratorSourceOperator:
+            warnings.warn(
+                f"source '{self.name}' cannot resume from checkpoint {self.restored_checkpoint_id}: "
+                "it is read with read(subtask_index, parallelism) and has no positions, so it is "
+                "read again from the beginning and its records may be duplicated downstream. Hint: "
+                "declare splits (override splits() and read_split()) to resume where it left off.",
+                RuntimeWarning, stacklevel=2)
         try:
             source = self.make_iterator(info.subtask_index, info.parallelism)
             if isinstance(source, (range, list, tuple)):
@@ -60,27 +80,113 @@ class IteratorSourceOperator(SourceOperator):
     def emit_next(self, budget: int) -> int:
         if self._cancelled:
             return END
+        chunk = self._read(budget)
+        self._emit(chunk)
+        return MORE if len(chunk) == budget else END
+
+    def _read(self, budget: int) -> list[Any] | range | tuple:
+        """Up to ``budget`` next records of the current sequence or iterator."""
         try:
             if self._seq is not None:
                 chunk = self._seq[self._pos:self._pos + budget]
                 self._pos += len(chunk)
-            else:
-                chunk = list(islice(self._it, budget))
+                return chunk
+            if self._it is None:
+                return []
+            return list(islice(self._it, budget))
+        except StromError:
+            raise
         except Exception as exc:
             raise self.fail(exc, None, f"reading the records after #{self.records_emitted} of") from exc
+
+    def _emit(self, chunk: Any) -> None:
         if self.loop is not None:
             self.loop(chunk)
         else:
             collect = self.output.collect
             for value in chunk:
                 collect(value, None)
-        n = len(chunk)
-        self.records_emitted += n
-        return MORE if n == budget else END
+        self.records_emitted += len(chunk)
 
     def cancel(self) -> None:
         self._cancelled = True
 
+
+SPLITS_STATE = "source-splits"
+"""The operator list state holding a split source's ``[split, position]`` pairs."""
+
+
+class SplitSourceOperator(IteratorSourceOperator):
+    """Reads a source's splits one after the other, tracking each split's position.
+
+    Args:
+        name: the operator's name.
+        create_splits: ``parallelism -> splits`` (picklable ids); called on a fresh start only,
+            split *i* goes to subtask ``i % parallelism``.
+        read_split: ``(split, position) -> records of that split from position on``: a
+            sequence (read by slicing) or any iterable.
+    """
+
+    def __init__(self, name: str, create_splits: Callable[[int], Sequence[Any]],
+                 read_split: Callable[[Any, int], Iterable[Any]]) -> None:
+        super().__init__(name, lambda subtask, parallelism: ())
+        self.create_splits = create_splits
+        self.read_split = read_split
+        self.assigned: list[list[Any]] = []  # [split, position] of the splits not finished yet
+
+    def open(self) -> None:
+        info = self.info
+        state = self.operator_state.get_list_state(ListStateDescriptor(SPLITS_STATE))
+        self._splits_state = state
+        if self.restored_checkpoint_id is not None:
+            self.assigned = [list(entry) for entry in state.get()]
+        else:
+            try:
+                splits = list(self.create_splits(info.parallelism))
+            except StromError:
+                raise
+            except Exception as exc:
+                raise self.fail(exc, None, "creating the splits of") from exc
+            self.assigned = [[split, 0] for i, split in enumerate(splits)
+                             if i % info.parallelism == info.subtask_index]
+        self._open_split()
+
+    def _open_split(self) -> None:
+        """Point the reader at the first unfinished split (or at nothing)."""
+        self._seq, self._it, self._pos = None, None, 0
+        if not self.assigned:
+            return
+        split, position = self.assigned[0]
+        try:
+            records = self.read_split(split, position)
+            if isinstance(records, (range, list, tuple)):
+                self._seq = records
+            else:
+                self._it = iter(records)
+        except StromError:
+            raise
+        except Exception as exc:
+            raise self.fail(exc, split, f"opening split at position {position} of") from exc
+
+    def emit_next(self, budget: int) -> int:
+        if self._cancelled:
+            return END
+        while self.assigned:
+            chunk = self._read(budget)
+            self.assigned[0][1] += len(chunk)
+            self._emit(chunk)
+            if len(chunk) == budget:
+                return MORE
+            self.assigned.pop(0)  # this split is finished
+            self._open_split()
+            if chunk:
+                return MORE
+        return END
+
+    def snapshot_state(self) -> dict:
+        """The positions go into the operator list state (snapshotted right after)."""
+        self._splits_state.update([(split, position) for split, position in self.assigned])
+        return {}
 
 class SourceFunctionContext:
     """``ctx`` of ``SourceFunction.run(ctx)``: collect, timestamps, watermarks, idleness."""
@@ -131,10 +237,61 @@ class ThreadedSourceOperator(SourceOperator):
         self.wakeup: Callable[[], None] = lambda: None
         self._thread: threading.Thread | None = None
         self._idle = False
+        self.function: Any = None  # a SourceFunction whose checkpoint hooks to call, if any
 
     def open(self) -> None:
+        fn = self.function
+        if has_checkpoint_hooks(fn):  # before run() starts, on the task's thread (Flink's order)
+            ctx = FunctionInitializationContext(self.operator_state, None, self.restored_checkpoint_id)
+            try:
+                fn.initialize_state(ctx)
+            except StromError:
+                raise
+            except Exception as exc:
+                raise self.fail(exc, None, "initialize_state()") from exc
         self._thread = threading.Thread(target=self._run, name=f"source {self.name}", daemon=True)
         self._thread.start()
+
+    @contextlib.contextmanager
+    def snapshot_guard(self) -> Iterator[None]:
+        """Hold the source function's checkpoint lock for the checkpoint, after forwarding every
+        record it handed over so far (they belong before the barrier). The feeder may hold the
+        lock while it waits for room in the hand-over queue, so keep draining until it is ours."""
+        lock = self.checkpoint_lock
+        while not lock.acquire(timeout=0.001):
+            self._drain()
+        try:
+            self._drain()
+            yield
+        finally:
+            lock.release()
+
+    def _drain(self) -> None:
+        q, collect = self.queue, self.output.collect
+        while q:
+            value, ts = q.popleft()
+            if ts is _CONTROL:
+                self._control(value)
+                continue
+            if self._idle:
+                self._idle = False
+                self.output.emit_status(False)
+            collect(value, ts)
+        self._space.set()
+
+    def snapshot_functions(self, context: Any) -> None:
+        if has_checkpoint_hooks(self.function):
+            try:
+                self.function.snapshot_state(context)
+            except StromError:
+                raise
+            except Exception as exc:
+                raise self.fail(exc, None, "snapshot_state()") from exc
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        notify = getattr(self.function, "notify_checkpoint_complete", None)
+        if callable(notify):
+            notify(checkpoint_id)
 
     def _run(self) -> None:
         try:
