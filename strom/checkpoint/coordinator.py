@@ -24,6 +24,7 @@ threads, completions run on the writer thread.
 """
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import threading
 from collections.abc import Callable, Sequence
@@ -71,6 +72,7 @@ class TaskGateway(Protocol):
     task_id: str
     is_source: bool
     finished: bool
+    checkpoint_due: int | None  # source tasks: end the current step at this time (ms)
 
     def trigger_checkpoint(self, barrier: CheckpointBarrier) -> None:
         """Source tasks: take checkpoint ``barrier`` at the next step (thread-safe, non-blocking)."""
@@ -184,7 +186,7 @@ class CheckpointCoordinator:
         self.consecutive_failures = 0
         self.failure: Exception | None = None
         self.last_end_ms: int | None = None
-        self.next_trigger_ms: int | None = None
+        self._next_trigger_ms: int | None = None
         self._requests: list[tuple[str | None, Future]] = []
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strom checkpoint writer")
         self.num_completed = 0
@@ -203,6 +205,20 @@ class CheckpointCoordinator:
             if self.settings.enabled:
                 self.next_trigger_ms = self.now() + self.settings.interval_ms
 
+    @property
+    def next_trigger_ms(self) -> int | None:
+        """When the next periodic checkpoint is due (ms), None when none will be."""
+        return self._next_trigger_ms
+
+    @next_trigger_ms.setter
+    def next_trigger_ms(self, value: int | None) -> None:
+        # Source tasks end their step when it comes (``checkpoint_due``), so the trigger does
+        # not wait for a long step to finish.
+        self._next_trigger_ms = value
+        for t in self.tasks:
+            if t.is_source:
+                t.checkpoint_due = value
+
     def register_metrics(self, group: Any) -> None:
         """Flink's job-level checkpoint metrics on ``group`` (a MetricGroup)."""
         group.gauge("numberOfCompletedCheckpoints", lambda: self.num_completed)
@@ -212,6 +228,17 @@ class CheckpointCoordinator:
         group.gauge("lastCheckpointSize", lambda: self._last("size"))
         group.gauge("lastCheckpointAlignmentTime", lambda: self._last("alignment_ms"))
         group.gauge("lastCheckpointExternalPath", lambda: self._last("path"))
+
+    def summary(self) -> dict[str, Any]:
+        """What the job's checkpoints did, as plain data (for clients, REST and dashboards):
+        counts, the latest completed one, and every checkpoint's record, newest last."""
+        with self.lock:
+            history = [dataclasses.asdict(s) for s in self.history]
+            latest = dataclasses.asdict(self.completed[-1]) if self.completed else None
+            return {"counts": {"completed": self.num_completed, "failed": self.num_failed,
+                               "in_progress": len(self.pending)},
+                    "latest_completed": latest, "history": history,
+                    "skipped_on_restore": list(self.skipped)}
 
     def _last(self, attr: str) -> Any:
         return getattr(self.completed[-1], attr) if self.completed else -1
@@ -262,6 +289,9 @@ class CheckpointCoordinator:
         future: Future = Future()
         with self.lock:
             self._requests.append((target, future))
+            for t in self.tasks:
+                if t.is_source:
+                    t.checkpoint_due = self.now()
         return future
 
     def _trigger(self, now: int, savepoint: bool, savepoint_target: str | None) -> int | None:

@@ -32,6 +32,8 @@ class JobExecutionResult:
     job_id: str
     net_runtime_ms: int
     accumulators: dict[str, Any] = field(default_factory=dict)
+    restarts: int = 0
+    checkpoints: dict[str, Any] = field(default_factory=dict)  # the coordinator's summary()
 
     def get_job_id(self) -> str:
         return self.job_id
@@ -102,7 +104,9 @@ class JobControl:
             self.status = JobStatus.CANCELED
         else:
             self.status = JobStatus.FINISHED
-        self.result = JobExecutionResult(self.job_id, elapsed_ms)
+        summary = self.coordinator.summary() if self.coordinator is not None else {}
+        self.result = JobExecutionResult(self.job_id, elapsed_ms, restarts=self.restarts,
+                                         checkpoints=summary)
         self.done.set()
         return self.wait()
 
@@ -154,3 +158,14 @@ class JobClient:
     def metrics(self) -> Any:
         """The job's metric registry."""
         return self._control.metrics
+
+    @property
+    def restarts(self) -> int:
+        """How often the job was restarted after a failure so far."""
+        return self._control.restarts
+
+    def checkpoints(self) -> dict[str, Any]:
+        """The job's checkpoints so far: counts, the latest completed one and each one's
+        id, status, trigger time, duration, pause, alignment time and size per operator."""
+        coordinator = self._control.coordinator
+        return {} if coordinator is None else coordinator.summary()

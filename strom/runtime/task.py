@@ -90,6 +90,7 @@ class StreamTask:
         # Mailbox: actions other threads hand to this task, run at the start of its next step.
         self.mailbox: deque[Callable[[], Any]] = deque()
         self.wake: Callable[[], None] = lambda: None  # set by the executor: make the task step soon
+        self.checkpoint_due: int | None = None  # set by the coordinator: end a source step then
         self._restore = restore
         offset = 0
         for gate in gates:
@@ -252,7 +253,7 @@ class StreamTask:
             self._flush()
             return BLOCKED
         if self.is_source:
-            if self.step_ns is None and pts.next_deadline is None:
+            if self.step_ns is None and pts.next_deadline is None and self.checkpoint_due is None:
                 status = self.head.emit_next(RECORDS_PER_SOURCE_STEP)
             else:
                 status = self._emit_bounded()
@@ -267,11 +268,18 @@ class StreamTask:
         return status
 
     def _due(self, deadline_ns: int | None) -> bool:
-        """Should the step end now: the buffer timeout ran out, or a processing-time timer is due."""
+        """Should the step end now: the buffer timeout ran out, a processing-time timer or a
+        checkpoint is due, or the mailbox has work."""
         if deadline_ns is not None and self.info.clock.monotonic_ns() >= deadline_ns:
             return True
+        if self.mailbox:
+            return True
         pts = self.info.processing_time
-        return pts.next_deadline is not None and pts.clock.now() >= pts.next_deadline
+        due = pts.next_deadline
+        checkpoint = self.checkpoint_due
+        if checkpoint is not None and (due is None or checkpoint < due):
+            due = checkpoint
+        return due is not None and pts.clock.now() >= due
 
     def _adapt(self, started_ns: int) -> None:
         """Shrink the slice between two deadline checks when records are slow, grow it when fast."""
