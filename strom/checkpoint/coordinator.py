@@ -130,6 +130,7 @@ class _Pending:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # op id -> metadata
     future: Future | None = None
     done: bool = False
+    acked: set[str] = field(default_factory=set)  # tasks whose snapshot is being written
 
 
 def state_file_name(op_id: str, subtask: int) -> str:
@@ -168,10 +169,14 @@ class CheckpointCoordinator:
         now: processing time in ms (the job's injected clock).
         job_name: recorded in the metadata.
         first_id: the id of the first checkpoint (one past the restored one, so ids grow).
+        synchronous: serialize, write and complete on the acknowledging task's thread instead
+            of the writer thread. Executors ask for it with a ``ManualClock``: then when a
+            checkpoint completes depends only on the job, not on thread scheduling
+            (deterministic tests).
     """
 
     def __init__(self, settings: CheckpointSettings, storage: Any, now: Callable[[], int],
-                 job_name: str = "", first_id: int = 1) -> None:
+                 job_name: str = "", first_id: int = 1, synchronous: bool = False) -> None:
         self.settings = settings
         self.storage = storage
         self.now = now
@@ -187,8 +192,9 @@ class CheckpointCoordinator:
         self.failure: Exception | None = None
         self.last_end_ms: int | None = None
         self._next_trigger_ms: int | None = None
-        self._requests: list[tuple[str | None, Future]] = []
+        self._requests: list[tuple[str | None, Future, str | None]] = []
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strom checkpoint writer")
+        self.synchronous = synchronous
         self.num_completed = 0
         self.num_failed = 0
         self.skipped: list[str] = []  # checkpoints a restore could not use, with the reason
@@ -265,8 +271,8 @@ class CheckpointCoordinator:
                 if now - p.started_ms > self.settings.timeout_ms and not p.done:
                     self._fail(cid, f"it expired before completing (timeout {self.settings.timeout_ms} ms)")
             while self._requests:
-                target, future = self._requests.pop(0)
-                cid = self._trigger(now, True, target)
+                target, future, stop = self._requests.pop(0)
+                cid = self._trigger(now, True, target, stop)
                 if cid is None:
                     future.set_exception(CheckpointError(
                         "savepoint: every source of the job has finished, so no barrier can be "
@@ -284,17 +290,20 @@ class CheckpointCoordinator:
             self.next_trigger_ms = now + self.settings.interval_ms
             self._trigger(now, False, None)
 
-    def trigger_savepoint(self, target: str | None) -> Future:
-        """Ask for a savepoint into ``target`` (a directory); the future yields its path."""
+    def trigger_savepoint(self, target: str | None, stop: str | None = None) -> Future:
+        """Ask for a savepoint into ``target`` (a directory); the future yields its path.
+
+        ``stop`` makes it a stop-with-savepoint (see ``CheckpointBarrier.stop``)."""
         future: Future = Future()
         with self.lock:
-            self._requests.append((target, future))
+            self._requests.append((target, future, stop))
             for t in self.tasks:
                 if t.is_source:
                     t.checkpoint_due = self.now()
         return future
 
-    def _trigger(self, now: int, savepoint: bool, savepoint_target: str | None) -> int | None:
+    def _trigger(self, now: int, savepoint: bool, savepoint_target: str | None,
+                 stop: str | None = None) -> int | None:
         sources = [t for t in self.tasks if t.is_source and not t.finished]
         if not sources:
             self.next_trigger_ms = None  # the job is draining: no more checkpoints
@@ -309,7 +318,7 @@ class CheckpointCoordinator:
             self.history.append(stats)
             self._count_failure(f"checkpoint {cid} could not be started: {exc}")
             return None
-        barrier = CheckpointBarrier(cid, now, savepoint)
+        barrier = CheckpointBarrier(cid, now, savepoint, stop)
         stats = CheckpointStats(cid, savepoint, now)
         self.history.append(stats)
         awaiting = {t.task_id for t in self.tasks if not t.finished}
@@ -328,9 +337,26 @@ class CheckpointCoordinator:
     def acknowledge(self, task_id: str, checkpoint_id: int, snapshot: TaskSnapshot) -> None:
         """A task took its part of ``checkpoint_id``; serialize and write it off its thread."""
         with self.lock:
-            if checkpoint_id not in self.pending:
+            pending = self.pending.get(checkpoint_id)
+            if pending is None:
                 return  # aborted meanwhile
-        self._writer.submit(self._write_ack, task_id, checkpoint_id, snapshot)
+            pending.acked.add(task_id)  # its final snapshot must not replace this one
+        self._submit(self._write_ack, task_id, checkpoint_id, snapshot)
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        if self.synchronous:
+            fn(*args)
+        else:
+            self._writer.submit(self._guarded, fn, *args)
+
+    def _guarded(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn`` on the writer thread; an unexpected error fails the job, never silently."""
+        try:
+            fn(*args)
+        except Exception as exc:
+            with self.lock:
+                if self.failure is None:
+                    self.failure = exc
 
     def _write_ack(self, task_id: str, checkpoint_id: int, snapshot: TaskSnapshot) -> None:
         try:
@@ -396,7 +422,7 @@ class CheckpointCoordinator:
         with self.lock:
             self.finished_states[task_id] = (snapshot, blobs)
             for cid, pending in list(self.pending.items()):
-                if task_id in pending.awaiting and not pending.done:
+                if task_id in pending.awaiting and task_id not in pending.acked and not pending.done:
                     try:
                         self._write_blobs(pending, snapshot, blobs)
                     except Exception as exc:
@@ -413,7 +439,7 @@ class CheckpointCoordinator:
         if pending is None or pending.awaiting or pending.done:
             return
         pending.done = True
-        self._writer.submit(self._complete, cid)
+        self._submit(self._complete, cid)
 
     def _complete(self, cid: int) -> None:
         with self.lock:
@@ -496,6 +522,9 @@ class CheckpointCoordinator:
     def abort_all(self, reason: str) -> None:
         """The attempt ends (failure or cancel): give up every checkpoint in flight."""
         with self.lock:
+            while self._requests:  # savepoints asked for but not triggered yet
+                _, future, _ = self._requests.pop(0)
+                future.set_exception(CheckpointError(f"savepoint failed: {reason}"))
             for cid in list(self.pending):
                 p = self.pending.pop(cid)
                 p.stats.status = "FAILED"
@@ -506,6 +535,15 @@ class CheckpointCoordinator:
                     pass
                 if p.future is not None:
                     p.future.set_exception(CheckpointError(f"savepoint {cid} failed: {reason}"))
+
+    def settle(self) -> None:
+        """Wait until every checkpoint all of whose tasks acknowledged has been committed (the
+        job ended: a stop-with-savepoint may still be writing)."""
+        while True:
+            self.wait_idle()
+            with self.lock:
+                if not any(p.done for p in self.pending.values()):
+                    return
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Wait until the writer thread has nothing queued (tests, shutdown)."""

@@ -1,4 +1,9 @@
 """PyFlink's ``pyflink.datastream.functions``: re-exports only."""
+from strom.api.checkpointed import (  # strom extra: Flink's Java interfaces, for Python
+    CheckpointedFunction,
+    CheckpointListener,
+    TwoPhaseCommitSinkFunction,
+)
 from strom.api.functions import *  # noqa: F403
 from strom.api.functions import __all__ as _functions_all
 from strom.api.watermarks import (
@@ -14,5 +19,6 @@ from strom.window.functions import (  # noqa: F401
     WindowFunction,
 )
 
-__all__ = [*_functions_all, "AscendingTimestampExtractor", "AssignerWithPeriodicWatermarks",
+__all__ = [*_functions_all, "CheckpointListener", "CheckpointedFunction",
+           "TwoPhaseCommitSinkFunction", "AscendingTimestampExtractor", "AssignerWithPeriodicWatermarks",
            "AssignerWithPunctuatedWatermarks", "BoundedOutOfOrdernessTimestampExtractor"]

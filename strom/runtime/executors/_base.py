@@ -16,13 +16,14 @@ from typing import Any
 from strom.checkpoint.coordinator import CheckpointCoordinator, CheckpointSettings
 from strom.checkpoint.restart import NoRestart
 from strom.checkpoint.storage import load_checkpoint, open_storage
+from strom.errors import StateMigrationError
 from strom.graph.job_graph import JobGraph
 from strom.metrics import MetricRegistry
 from strom.runtime.deploy import build_tasks
 from strom.runtime.job import JobControl, JobExecutionResult
 from strom.runtime.restore import RestorePlan
 from strom.runtime.task import StreamTask
-from strom.time.clock import Clock
+from strom.time.clock import Clock, ManualClock
 
 
 class Executor:
@@ -57,7 +58,8 @@ class Executor:
         cc = self.config.get("checkpoint_config")
         storage = open_storage(getattr(cc, "storage_dir", None), control.job_id,
                                savepoint_dir=getattr(cc, "savepoint_dir", None))
-        return CheckpointCoordinator(settings, storage, self.clock.now, control.job_name)
+        return CheckpointCoordinator(settings, storage, self.clock.now, control.job_name,
+                                     synchronous=isinstance(self.clock, ManualClock))
 
     def _restart_strategy(self) -> Any:
         make = self.config.get("restart_strategy")
@@ -110,6 +112,8 @@ class Executor:
                 error = self._run_attempt(tasks, control, coordinator)
                 if error is None or not isinstance(error, Exception) or control.cancel_requested.is_set():
                     break
+                if _state_does_not_fit(error):  # a restart would restore the same state again
+                    break
                 coordinator.abort_all(f"the job failed: {error}")
                 for t in tasks:  # user close() runs on failure too; its errors are secondary
                     t.cancel()
@@ -130,7 +134,9 @@ class Executor:
             error = exc
         if error is None and coordinator is not None and all(t.finished for t in tasks):
             try:
-                coordinator.notify_job_finished()
+                coordinator.settle()  # a (stop-with-)savepoint its tasks all took commits now
+                if not any(t.stopped for t in tasks):  # stopped with a savepoint: no end of input
+                    coordinator.notify_job_finished()
             except Exception as exc:
                 error = exc
         if coordinator is not None:
@@ -156,3 +162,13 @@ class Executor:
     def _run_attempt(self, tasks: list[StreamTask], control: JobControl,
                      coordinator: CheckpointCoordinator) -> BaseException | None:
         raise NotImplementedError
+
+
+def _state_does_not_fit(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says restored state does not fit the job."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, StateMigrationError):
+            return True
+        seen = seen.__cause__
+    return False

@@ -48,7 +48,10 @@ class SinkOperator(UdfOperator):
 
     def open(self) -> None:
         super().open()
-        invoke = getattr(self.function, "invoke", None) or self.function
+        # A sink may name another per-record entry point (TwoPhaseCommitSinkFunction's invoke
+        # takes the transaction first); else invoke(value, context), or the function itself.
+        invoke = (getattr(self.function, "invoke_entry", None)
+                  or getattr(self.function, "invoke", None) or self.function)
         ctx, fail = SinkContext(self), self.fail
         if _arity(invoke) >= 2:
             def process_element(value: Any, ts: Any) -> None:
