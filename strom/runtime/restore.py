@@ -20,7 +20,7 @@ from typing import Any
 
 from strom.errors import CheckpointError
 from strom.graph.job_graph import JobGraph
-from strom.state.operator_state import redistribute
+from strom.state.operator_state import UNION, redistribute
 
 __all__ = ["RestorePlan"]
 
@@ -87,9 +87,21 @@ class RestorePlan:
         op_blobs = [s.pop("operator", None) for s in snaps]
         operator_state = None
         if any(op_blobs):
+            old = [pickle.loads(b) if b else None for b in op_blobs]
             if old_p == parallelism:
-                operator_state = pickle.loads(op_blobs[0]) if op_blobs[0] else None
+                own = old[0]
+                if own and any(e["mode"] == UNION for e in own["states"].values()):
+                    # union state goes to every subtask whole: read the other subtasks' too
+                    old = [own if i == subtask else self._operator_state(op_id, i)
+                           for i in range(old_p)]
+                    operator_state = redistribute(old, parallelism)[subtask]
+                else:
+                    operator_state = own
             else:
-                old = [pickle.loads(b) if b else None for b in op_blobs]
                 operator_state = redistribute(old, parallelism)[subtask]
         return snaps, operator_state, self.checkpoint_id
+
+    def _operator_state(self, op_id: str, subtask: int) -> dict[str, Any] | None:
+        snap = self._load(op_id, subtask)
+        blob = snap.get("operator") if snap else None
+        return pickle.loads(blob) if blob else None

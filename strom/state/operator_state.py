@@ -32,7 +32,8 @@ from typing import Any
 from strom.errors import InvalidTypeError, StateAccessError, describe
 from strom.state.descriptors import ListStateDescriptor
 
-__all__ = ["OPERATOR_STATE_FORMAT", "OperatorListState", "OperatorStateStore", "redistribute"]
+__all__ = ["OPERATOR_STATE_FORMAT", "SPLIT", "UNION", "OperatorListState", "OperatorStateStore",
+           "redistribute"]
 
 OPERATOR_STATE_FORMAT = 1
 SPLIT, UNION = "split", "union"
@@ -161,13 +162,16 @@ def _check_format(snapshot: dict[str, Any]) -> None:
 
 
 def redistribute(snapshots: Sequence[dict[str, Any] | None], new_parallelism: int) -> list[dict[str, Any]]:
-    """Operator state of the old subtasks (in subtask order) -> one snapshot per new subtask."""
-    old = [s for s in snapshots]
+    """Operator state of the old subtasks (in subtask order) -> one snapshot per new subtask.
+
+    Split state at an unchanged parallelism stays where it was; union state always goes to
+    every subtask whole (as in Flink, whatever the parallelism).
+    """
+    old = list(snapshots)
     for s in old:
         if s:
             _check_format(s)
-    if len(old) == new_parallelism:
-        return [s if s else {"format": OPERATOR_STATE_FORMAT, "states": {}} for s in old]
+    same = len(old) == new_parallelism
     modes: dict[str, str] = {}
     items: dict[str, list[Any]] = {}
     for s in old:
@@ -180,7 +184,12 @@ def redistribute(snapshots: Sequence[dict[str, Any] | None], new_parallelism: in
         everything = items[name]
         n = len(everything)
         for i, target in enumerate(result):
-            part = list(everything) if mode == UNION else everything[n * i // new_parallelism:
-                                                                      n * (i + 1) // new_parallelism]
+            if mode == UNION:
+                part = list(everything)
+            elif same:
+                entry = (old[i] or {}).get("states", {}).get(name)
+                part = list(entry["items"]) if entry else []
+            else:
+                part = everything[n * i // new_parallelism:n * (i + 1) // new_parallelism]
             target["states"][name] = {"mode": mode, "items": part}
     return result

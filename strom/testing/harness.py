@@ -41,6 +41,7 @@ from strom.runtime.operators.process import ProcessOperator
 from strom.runtime.output import Output
 from strom.runtime.processing_time import ProcessingTimeService
 from strom.state import VOID_NAMESPACE, assign_key_group
+from strom.state.operator_state import redistribute
 from strom.time.clock import Clock, ManualClock
 from strom.time.watermarks import Watermark, WatermarkStatus
 
@@ -82,6 +83,19 @@ def _tag_id(tag: OutputTag | str) -> str:
     return tag.tag_id if isinstance(tag, OutputTag) else tag
 
 
+def _split_operator_state(snaps: list[dict] | None, subtask: int,
+                          parallelism: int) -> tuple[list[dict], dict | None]:
+    """The snapshots without their operator list state, and this subtask's share of it."""
+    if not snaps:
+        return [], None
+    snaps = [dict(s) for s in snaps]
+    blobs = [s.pop("operator", None) for s in snaps]
+    if not any(blobs):
+        return snaps, None
+    old = [pickle.loads(b) if b else None for b in blobs]
+    return snaps, redistribute(old, parallelism)[subtask]
+
+
 def _as_snapshots(state: Any) -> list[dict] | None:
     if state is None:
         return None
@@ -96,7 +110,8 @@ class _Harness:
     def __init__(self, operator: StreamOperator, *, parallelism: int = 1, subtask_index: int = 0,
                  max_parallelism: int = 128, clock: Clock | None = None,
                  job_parameters: dict[str, str] | None = None,
-                 initial_state: dict | Sequence[dict] | None = None, open: bool = True) -> None:
+                 initial_state: dict | Sequence[dict] | None = None, open: bool = True,
+                 restored_checkpoint_id: int = 1) -> None:
         if not isinstance(operator, StreamOperator):
             msg = (f"{type(self).__name__}: expected a StreamOperator, got {describe(operator)}; "
                    "hint: use KeyedOneInputHarness.for_function(...) for a user function")
@@ -123,6 +138,7 @@ class _Harness:
         self.statuses: list[WatermarkStatus] = []
         self._side: dict[str, list[Record]] = {}
         self._initial_state = _as_snapshots(initial_state)
+        self.restored_checkpoint_id = restored_checkpoint_id
         self.opened = False
         self.finished = False
         self.closed = False
@@ -130,7 +146,9 @@ class _Harness:
         out.add_main(self._collect)
         out.add_watermark_target(self._watermark, self._status)
         operator.setup(self.info, out)
-        operator.initialize_state(self._initial_state)
+        states, op_state = _split_operator_state(self._initial_state, subtask_index, parallelism)
+        operator.restore_operator(states, op_state,
+                                  None if self._initial_state is None else self.restored_checkpoint_id)
         if open:
             self.open()
 
@@ -286,10 +304,15 @@ class _Harness:
         return found
 
     # -- snapshots ----------------------------------------------------------------------------
-    def snapshot(self) -> dict:
-        """The operator's ``snapshot_state()``, checked to survive a pickle round trip."""
-        snap = self.operator.snapshot_state()
+    def snapshot(self, checkpoint_id: int = 1) -> dict:
+        """What the operator checkpoints at checkpoint ``checkpoint_id`` (its state, operator
+        list state, CheckpointedFunction state), after a pickle round trip as in a real one."""
+        snap = self.operator.snapshot_operator(checkpoint_id, self.clock.now())
         return pickle.loads(pickle.dumps(snap, protocol=5))
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        """Tell the operator that checkpoint ``checkpoint_id`` completed (sinks commit)."""
+        self.operator.notify_checkpoint_complete(checkpoint_id)
 
     def _check_key_in_range(self, key: Any, value: Any) -> None:
         info = self.info
