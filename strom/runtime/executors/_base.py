@@ -142,7 +142,31 @@ class Executor:
         if coordinator is not None:
             coordinator.abort_all("the job ended")
             coordinator.shutdown()
+            self._dispose(coordinator, control, tasks, error)
         return control.conclude(tasks, error, (clock.monotonic_ns() - start_ns) // 1_000_000)
+
+    def _dispose(self, coordinator: CheckpointCoordinator, control: JobControl,
+                 tasks: list[StreamTask], error: BaseException | None) -> None:
+        """Delete the job's checkpoints as Flink's retention says: always when it finished;
+        when cancelled unless RETAIN_ON_CANCELLATION; when failed only without externalized
+        checkpoints (NO_EXTERNALIZED_CHECKPOINTS, the default). In memory: always.
+        Savepoints are never deleted."""
+        cc = self.config.get("checkpoint_config")
+        retention = getattr(getattr(cc, "externalized_retention", None), "name", "")
+        storage = coordinator.storage
+        if error is not None:
+            dispose = retention in ("", "NO_EXTERNALIZED_CHECKPOINTS")
+        elif control.cancel_requested.is_set() and not all(t.finished for t in tasks):
+            dispose = retention != "RETAIN_ON_CANCELLATION"
+        else:
+            dispose = True
+        if not (dispose or storage.base is None):
+            return
+        for path in storage.completed():
+            try:
+                storage.discard(path)
+            except Exception:  # noqa: S112 - best effort: the job's outcome stands
+                continue
 
     def _latest(self, coordinator: CheckpointCoordinator, graph: JobGraph,
                 previous: RestorePlan | None) -> RestorePlan | None:
