@@ -218,12 +218,19 @@ class CheckpointCoordinator:
 
     @next_trigger_ms.setter
     def next_trigger_ms(self, value: int | None) -> None:
-        # Source tasks end their step when it comes (``checkpoint_due``), so the trigger does
-        # not wait for a long step to finish.
         self._next_trigger_ms = value
+        self._announce(value)
+
+    def _announce(self, due: int | None) -> None:
+        """Source tasks end their step at ``due`` (``checkpoint_due``), so a trigger does not
+        wait for a long step to finish; None while no trigger can happen (too many in flight)."""
         for t in self.tasks:
             if t.is_source:
-                t.checkpoint_due = value
+                t.checkpoint_due = due
+
+    def _blocked(self) -> bool:
+        """No trigger can happen now: as many checkpoints in flight as allowed."""
+        return len(self.pending) >= self.settings.max_concurrent
 
     def register_metrics(self, group: Any) -> None:
         """Flink's job-level checkpoint metrics on ``group`` (a MetricGroup)."""
@@ -257,7 +264,7 @@ class CheckpointCoordinator:
             if self._requests:
                 return self.now()
             deadlines = [p.started_ms + self.settings.timeout_ms for p in self.pending.values()]
-            if self.next_trigger_ms is not None:
+            if self.next_trigger_ms is not None and not self._blocked():
                 deadlines.append(self.next_trigger_ms)
             return min(deadlines) if deadlines else None
 
@@ -282,7 +289,8 @@ class CheckpointCoordinator:
             nxt = self.next_trigger_ms
             if nxt is None or now < nxt:
                 return
-            if len(self.pending) >= self.settings.max_concurrent:
+            if self._blocked():
+                self._announce(None)  # until one completes: sources step at full length
                 return
             if self.last_end_ms is not None and now - self.last_end_ms < self.settings.min_pause_ms:
                 self.next_trigger_ms = self.last_end_ms + self.settings.min_pause_ms
@@ -469,6 +477,7 @@ class CheckpointCoordinator:
                     pass
             for older in [i for i in self.pending if i < cid and not self.pending[i].done]:
                 self._fail(older, f"checkpoint {cid} completed first")
+            self._announce(self._next_trigger_ms)
             self._notify_all(cid)
             if pending.future is not None:
                 pending.future.set_result(stats.path)
@@ -485,6 +494,7 @@ class CheckpointCoordinator:
         pending = self.pending.pop(cid, None)
         if pending is None:
             return
+        self._announce(self._next_trigger_ms)
         stats = pending.stats
         stats.status = "FAILED"
         stats.failure = reason
