@@ -81,6 +81,11 @@ class CheckpointError(StromError):
         self.checkpoint = checkpoint
 
 
+class StateMigrationError(CheckpointError, InvalidTypeError):
+    """Restored state does not fit the job (a state registered as another kind than the
+    checkpoint holds); a restart cannot fix it, so the job fails at once."""
+
+
 class CheckpointCorruptedError(CheckpointError):
     """A checkpoint's state file or ``_metadata`` is missing, truncated or altered.
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from strom.errors import InvalidTypeError, JobDefinitionError, describe
+from strom.errors import InvalidTypeError, JobDefinitionError, StateMigrationError, describe
 from strom.state._heap_states import (
     HeapAggregatingState,
     HeapListState,
@@ -115,6 +115,12 @@ class MemoryStateBackend(KeyedStateBackend):
     @staticmethod
     def _check_same(name: str, kind: str, ttl: bool, new_kind: str, new_ttl: bool,
                     where: str) -> None:
+        if kind != new_kind and where == "restored":
+            msg = (f"state '{name}' is {kind} state in the checkpoint restored from but the job "
+                   f"now requests it as {new_kind} state; a state cannot change its kind (as in "
+                   "Flink). Hint: give the new state another name (the old one is then not "
+                   "restored), or start without restoring")
+            raise StateMigrationError(msg)
         if kind != new_kind:
             msg = (f"state '{name}' is {where} as {kind} state but requested as {new_kind} "
                    "state; hint: give each state its own name")

@@ -190,9 +190,11 @@ class Executor:
 
 def _state_does_not_fit(error: BaseException) -> bool:
     """Whether ``error`` (or what caused it) says restored state does not fit the job."""
+    visited: set[int] = set()
     seen: BaseException | None = error
-    while seen is not None:
+    while seen is not None and id(seen) not in visited:  # a cause chain may loop
         if isinstance(seen, StateMigrationError):
             return True
+        visited.add(id(seen))
         seen = seen.__cause__
     return False
