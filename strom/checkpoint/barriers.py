@@ -40,6 +40,10 @@ class CheckpointBarrier:
     checkpoint_id: int
     timestamp: int
     savepoint: bool = False
+    stop: str | None = None
+    """Stop-with-savepoint (Flink's ``SavepointType``): ``"suspend"`` (every task pauses after
+    its snapshot and ends when the savepoint completes) or ``"terminate"`` (``--drain``: sources
+    emit MAX_WATERMARK before the barrier and end after it); None for any other checkpoint."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from typing import Any
 from strom.checkpoint.barriers import CheckpointBarrier, barrier_handler
 from strom.checkpoint.coordinator import FINAL_CHECKPOINT_ID, TaskSnapshot
 from strom.runtime.checkpointing import FunctionSnapshotContext
+from strom.time.watermarks import MAX_WATERMARK
 
 __all__ = ["SubtaskCheckpointer"]
 
@@ -88,6 +89,10 @@ class SubtaskCheckpointer:
         clock = task.info.clock
         started = clock.monotonic_ns()
         with task.head.snapshot_guard():
+            if barrier.stop == "terminate" and task.is_source:
+                # stop-with-savepoint --drain: event time ends before the barrier, so every
+                # event-time window and timer fires and its output is in the savepoint's past
+                task.head.output.emit_watermark(MAX_WATERMARK)
             try:
                 for op in task.operators:
                     op.prepare_snapshot_pre_barrier(cid)
@@ -108,6 +113,21 @@ class SubtaskCheckpointer:
             snapshot = TaskSnapshot(states, task.operator_meta, task.info.subtask_index,
                                     self.last_sync_ms, alignment_ms)
             self.coordinator.acknowledge(task.task_id, cid, snapshot)
+        if barrier.stop is not None:
+            self._stop_at(barrier)
+
+    def _stop_at(self, barrier: CheckpointBarrier) -> None:
+        """After a stop-with-savepoint's snapshot: a draining source ends its input (everything
+        downstream ends after the barrier); otherwise the task suspends (runs only its mailbox:
+        no input, no timers, so nothing is emitted after the savepoint) until the savepoint
+        completes (then the task ends, see :meth:`notify_complete`) or fails (then it resumes)."""
+        task = self.task
+        if barrier.stop == "terminate":
+            if task.is_source:
+                task.cancel()
+                task.end_of_data()
+        else:
+            task.suspended = barrier.checkpoint_id
 
     def _snapshot(self, checkpoint_id: int, timestamp: int) -> dict[str, Any]:
         return {op.operator_id: op.snapshot_operator(checkpoint_id, timestamp)
@@ -136,11 +156,19 @@ class SubtaskCheckpointer:
 
     def notify_complete(self, checkpoint_id: int) -> None:
         """Thread-safe: run ``notify_checkpoint_complete`` on every operator of the chain."""
-        self._notify(lambda: [op.notify_checkpoint_complete(checkpoint_id)
-                              for op in self.task.operators])
+        def complete() -> None:
+            task = self.task
+            for op in task.operators:
+                op.notify_checkpoint_complete(checkpoint_id)
+            if task.suspended == checkpoint_id:  # stop-with-savepoint: the task ends here
+                task.suspended = None
+                task.stopped = task.finished = True
+        self._notify(complete)
 
     def notify_aborted(self, checkpoint_id: int) -> None:
         def aborted() -> None:
+            if self.task.suspended == checkpoint_id:  # the stop-with-savepoint failed: go on
+                self.task.suspended = None
             self.handler.abort(checkpoint_id)
             for op in self.task.operators:
                 op.notify_checkpoint_aborted(checkpoint_id)

@@ -91,6 +91,10 @@ class StreamTask:
         self.mailbox: deque[Callable[[], Any]] = deque()
         self.wake: Callable[[], None] = lambda: None  # set by the executor: make the task step soon
         self.checkpoint_due: int | None = None  # set by the coordinator: end a source step then
+        # Stop-with-savepoint: the id of the savepoint this task took and now waits on (it runs
+        # only its mailbox meanwhile), and whether it ended that way (no end of input).
+        self.suspended: int | None = None
+        self.stopped = False
         self._restore = restore
         offset = 0
         for gate in gates:
@@ -245,6 +249,8 @@ class StreamTask:
         ran = self._run_mailbox() if self.mailbox else False
         if self.finished:
             return END
+        if self.suspended is not None:
+            return MORE if ran else NOTHING
         pts = self.info.processing_time
         fired = False
         if pts.next_deadline is not None and pts.clock.now() >= pts.next_deadline:
@@ -259,7 +265,7 @@ class StreamTask:
                 status = self._emit_bounded()
             if status == END:
                 self.head.output.emit_watermark(MAX_WATERMARK)
-                self._end_of_data()
+                self.end_of_data()
         else:
             status = self._process_inputs()
         self._flush()
@@ -384,7 +390,7 @@ class StreamTask:
                     else:
                         self.on_event(item, gate, c)
         if all(g.finished for g in self.gates):
-            self._end_of_data()
+            self.end_of_data()
             return END
         return MORE if progressed else NOTHING
 
@@ -396,7 +402,7 @@ class StreamTask:
         if len(self.gates) == 2:
             self.head.end_input(input_no)
 
-    def _end_of_data(self) -> None:
+    def end_of_data(self) -> None:
         """All input ended: end and finish the chain in order, then end every output channel."""
         for i, op in enumerate(self.operators):
             if not (i == 0 and len(self.gates) == 2):
@@ -427,6 +433,8 @@ class StreamTask:
         return errors
 
     def next_deadline(self) -> int | None:
+        if self.suspended is not None:
+            return None  # no timer fires after a stop-with-savepoint's snapshot
         return self.info.processing_time.next_deadline
 
 
