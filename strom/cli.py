@@ -1,6 +1,11 @@
 """The ``strom`` command line: ``strom run FILE [ARGS...]`` runs a job script;
 ``strom checkpoints DIR`` lists the checkpoints and savepoints DIR holds.
 
+``strom run -s PATH [--allow-non-restored-state] [-D key=value ...] FILE`` restores the job from
+a savepoint or retained checkpoint (Flink's ``flink run -s``); ``-D`` sets any configuration key.
+The script creates its own environment, so these become the defaults every environment starts
+from (``strom.api.environment.DEFAULT_CONFIGURATION``).
+
 ``import pyflink...`` inside the script is served by strom when PyFlink itself is not
 installed, so PyFlink DataStream jobs run unchanged.
 
@@ -20,20 +25,79 @@ from strom import __version__
 
 
 def _run(args: argparse.Namespace) -> int:
+    from strom.api.environment import set_default_configuration
     from strom.compat import article_globals, install_pyflink_alias
+    from strom.errors import CheckpointError
 
     path = args.file
     if not os.path.isfile(path):
         print(f"strom run: no such job script: {path!r}", file=sys.stderr)
         return 2
+    settings: dict[str, str] = {}
+    for item in args.dynamic:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            print(f"strom run: -D expects key=value, found {item!r}; e.g. -D "
+                  "parallelism.default=4", file=sys.stderr)
+            return 2
+        settings[key.strip()] = value.strip()
+    if args.from_savepoint:
+        try:
+            settings["execution.state-recovery.path"] = _restore_path(args.from_savepoint)
+        except CheckpointError as exc:
+            print(f"strom run: {exc}", file=sys.stderr)
+            return 2
+    if args.allow_non_restored_state:
+        settings["execution.state-recovery.ignore-unclaimed-state"] = "true"
+    set_default_configuration(settings)
     install_pyflink_alias()
     sys.argv = [path, *args.args]
     script_dir = os.path.dirname(os.path.abspath(path))
     if script_dir not in sys.path:
         sys.path.insert(0, script_dir)
     init = {} if args.no_compat_globals else article_globals()
-    runpy.run_path(path, init_globals=init, run_name="__main__")
+    try:
+        runpy.run_path(path, init_globals=init, run_name="__main__")
+    except Exception as exc:
+        restore = _restore_failure(exc) if args.from_savepoint else None
+        if restore is None:
+            raise
+        where = settings["execution.state-recovery.path"]
+        text = str(restore) if where in str(restore) else f"restore from {where}: {restore}"
+        print(f"strom run: {text}", file=sys.stderr)
+        return 1
+    finally:
+        set_default_configuration(None)
     return 0
+
+
+def _restore_path(path: str) -> str:
+    """The checkpoint ``-s PATH`` means; says on stderr which one and what it skipped."""
+    from strom.checkpoint.listing import resolve_restore_path
+
+    loaded, skipped = resolve_restore_path(path)
+    if loaded.path.rstrip("/") != path.rstrip("/") and not path.rstrip("/").endswith("_metadata"):
+        print(f"strom run: restoring from {loaded.path} (checkpoint {loaded.checkpoint_id}, the "
+              f"newest complete one under {path})", file=sys.stderr)
+    else:
+        print(f"strom run: restoring from {loaded.path}", file=sys.stderr)
+    for reason in skipped:
+        print(f"strom run: skipped {reason}", file=sys.stderr)
+    return loaded.path
+
+
+def _restore_failure(exc: BaseException) -> BaseException | None:
+    """The checkpoint error behind a job failure (state that does not fit the job), if any."""
+    from strom.errors import CheckpointError
+
+    visited: set[int] = set()
+    seen: BaseException | None = exc
+    while seen is not None and id(seen) not in visited:  # a cause chain may loop
+        if isinstance(seen, CheckpointError):
+            return seen
+        visited.add(id(seen))
+        seen = seen.__cause__
+    return None
 
 
 def _checkpoints(args: argparse.Namespace) -> int:
@@ -61,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
     run.add_argument("--no-compat-globals", action="store_true",
                      help="do not pre-define the PyFlink names the article uses without importing")
+    run.add_argument("-s", "--from-savepoint", metavar="PATH",
+                     help="restore the job's state from a savepoint or retained checkpoint: a "
+                          "savepoint or chk-<n> directory, its _metadata file, or a directory of "
+                          "retained checkpoints (then the newest complete one that verifies)")
+    run.add_argument("-n", "--allow-non-restored-state", action="store_true",
+                     help="with -s: drop the state of operators the job no longer has instead "
+                          "of failing")
+    run.add_argument("-D", dest="dynamic", action="append", default=[], metavar="KEY=VALUE",
+                     help="set a configuration key for every environment the script creates "
+                          "(repeatable), e.g. -D parallelism.default=4")
     run.set_defaults(handler=_run)
     ckpts = sub.add_parser("checkpoints", help="list the checkpoints and savepoints a directory holds")
     ckpts.add_argument("dir", help="a checkpoint base dir, a job dir, a savepoint dir or one checkpoint"

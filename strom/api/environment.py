@@ -51,6 +51,22 @@ class RuntimeExecutionMode:
     AUTOMATIC = "AUTOMATIC"
 
 
+DEFAULT_CONFIGURATION = Configuration()
+"""Settings every new environment starts from, before its own ``configuration``: how ``strom
+run`` hands the job script its command line (``-D key=value``, ``-s``/``--from-savepoint``
+as ``execution.state-recovery.path``, ``--allow-non-restored-state`` as
+``execution.state-recovery.ignore-unclaimed-state``), since the script creates its own
+environment. Empty unless set through :func:`set_default_configuration`."""
+
+
+def set_default_configuration(settings: dict[str, str] | None) -> None:
+    """Replace :data:`DEFAULT_CONFIGURATION` with ``settings`` (None or empty: no defaults)."""
+    for key in DEFAULT_CONFIGURATION.key_set():
+        DEFAULT_CONFIGURATION.remove_config(key)
+    for key, value in (settings or {}).items():
+        DEFAULT_CONFIGURATION.set_string(key, str(value))
+
+
 class StreamExecutionEnvironment:
     """Defines and runs a streaming job.
 
@@ -62,7 +78,9 @@ class StreamExecutionEnvironment:
 
     def __init__(self, configuration: Configuration | None = None) -> None:
         self._config = ExecutionConfig()
-        self._configuration = Configuration(configuration) if configuration else Configuration()
+        self._configuration = Configuration(DEFAULT_CONFIGURATION)  # the command line's first
+        if configuration:
+            self._configuration.add_all(configuration)
         self._checkpoint_config = CheckpointConfig()
         self._transformations: dict[int, Transformation] = {}
         self._pending_sinks: set[int] = set()  # sinks of the next job; cleared by execute

@@ -3,7 +3,8 @@
 ``list_checkpoints`` accepts a checkpoint base directory (``<base>/<job_id>/chk-<n>``), one
 job's directory, a savepoint target directory, or a single checkpoint/savepoint directory,
 verifies each checkpoint it finds, and describes it as a :class:`CheckpointInfo`.
-``format_table`` renders those as a plain aligned text table.
+``format_table`` renders those as a plain aligned text table. ``resolve_restore_path`` turns
+what a user points ``strom run -s`` at into the one checkpoint to restore.
 """
 from __future__ import annotations
 
@@ -11,10 +12,15 @@ import datetime as _dt
 
 from strom.checkpoint import _fs
 from strom.checkpoint.metadata import METADATA, CheckpointInfo
-from strom.checkpoint.storage import checkpoint_id_of, load_checkpoint
+from strom.checkpoint.storage import (
+    LoadedCheckpoint,
+    checkpoint_id_of,
+    latest_complete,
+    load_checkpoint,
+)
 from strom.errors import CheckpointError
 
-__all__ = ["CheckpointInfo", "format_table", "list_checkpoints"]
+__all__ = ["CheckpointInfo", "format_table", "list_checkpoints", "resolve_restore_path"]
 
 
 def _is_checkpoint_name(name: str) -> bool:
@@ -85,6 +91,50 @@ def list_checkpoints(directory: str, *, verify: bool = True) -> list[CheckpointI
         scan(sub, name, backend.listdir(sub))
     infos.sort(key=lambda i: (i.job_id, i.kind, -i.checkpoint_id, i.path))
     return infos
+
+
+def resolve_restore_path(path: str) -> tuple[LoadedCheckpoint, list[str]]:
+    """The checkpoint to restore from ``path``, verified, and why newer ones were skipped.
+
+    ``path`` is a savepoint or ``chk-<n>`` directory, its ``_metadata`` file (that one is
+    used), or a job's checkpoint directory or a checkpoint base directory (then the newest
+    complete checkpoint that verifies, over every job under it).
+
+    Raises:
+        CheckpointError: ``path`` does not exist, the checkpoint there is incomplete or corrupt,
+            or a directory holds no complete checkpoint.
+    """
+    backend, root = _fs.resolve(path)
+    if root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] == METADATA:
+        root = backend.parent(root)
+    if not backend.exists(root):
+        msg = (f"restore from {path}: no such file or directory; expected a savepoint "
+               f"directory, a chk-<n> directory, its {METADATA} file, or a directory of retained "
+               "checkpoints. Hint: 'strom checkpoints DIR' lists what a directory holds")
+        raise CheckpointError(msg, checkpoint=path)
+    names = backend.listdir(root)
+    name = root.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    if METADATA in names or _is_checkpoint_name(name):
+        loaded = load_checkpoint(root)
+        loaded.verify()
+        return loaded, []
+    job_dirs = [root] if any(checkpoint_id_of(n) is not None for n in names) else \
+        [backend.join(root, n) for n in names if not n.startswith(".")]
+    found: list[LoadedCheckpoint] = []
+    skipped: list[str] = []
+    for job_dir in job_dirs:
+        loaded, reasons = latest_complete(job_dir)
+        skipped.extend(reasons)
+        if loaded is not None:
+            found.append(loaded)
+    if not found:
+        why = "".join(f"; skipped {r}" for r in skipped)
+        msg = (f"restore from {path}: no complete checkpoint there{why}. Expected a savepoint or "
+               "chk-<n> directory, or a directory holding them. Hint: 'strom checkpoints DIR' "
+               "lists what a directory holds")
+        raise CheckpointError(msg, checkpoint=path)
+    best = max(found, key=lambda c: (c.metadata.get("timestamp_ms") or 0, c.checkpoint_id))
+    return best, skipped
 
 
 def _time(ms: int | None) -> str:

@@ -1,13 +1,15 @@
 """A running job as its submitter sees it: status, cancel, result (PyFlink's JobClient)."""
 from __future__ import annotations
 
+import concurrent.futures
 import enum
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from strom.errors import JobCancelledError, JobExecutionError
+from strom.errors import CheckpointError, JobCancelledError, JobExecutionError
 
 
 class JobStatus(enum.Enum):
@@ -149,6 +151,80 @@ class JobClient:
 
     def get_job_execution_result(self) -> _Completed:
         return _Completed(self._control.wait)
+
+    def trigger_savepoint(self, savepoint_directory: str | None = None) -> _Completed:
+        """Take a savepoint into ``savepoint_directory`` (None: the configured
+        ``execution.checkpointing.savepoint-dir``); ``.result(timeout)`` is its path."""
+        future = self._savepoint("trigger_savepoint", savepoint_directory, None)
+        return _Completed(lambda timeout: self._await(future, timeout))
+
+    def stop_with_savepoint(self, advance_to_end_of_event_time: bool = False,
+                            savepoint_directory: str | None = None) -> _Completed:
+        """Take a savepoint, then stop the job (it ends FINISHED); ``.result(timeout)`` is the
+        savepoint's path once the job has ended.
+
+        Without ``advance_to_end_of_event_time`` every task pauses right after its snapshot,
+        so nothing is emitted (and no timer fires) after the savepoint; transactional sinks
+        commit what the savepoint covers. With it (Flink's ``--drain``) the sources emit
+        MAX_WATERMARK before the barrier, so every event-time window and timer fires first,
+        and the job then ends as if its input had ended. If the savepoint fails, a job that
+        was not draining goes on running.
+        """
+        stop = "terminate" if advance_to_end_of_event_time else "suspend"
+        future = self._savepoint("stop_with_savepoint", savepoint_directory, stop)
+
+        def result(timeout: float | None) -> str:
+            started = time.monotonic()
+            path = self._await(future, timeout)
+            left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+            if not self._control.done.wait(left):
+                raise TimeoutError(f"stop_with_savepoint: savepoint {path} was taken but job "
+                                   f"'{self._control.job_name}' did not end within {timeout} s")
+            return path
+
+        return _Completed(result)
+
+    def _savepoint(self, what: str, directory: str | None, stop: str | None) -> concurrent.futures.Future:
+        control = self._control
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        give_up = time.monotonic() + 10.0
+        while control.coordinator is None and not control.done.is_set() and time.monotonic() < give_up:
+            time.sleep(0.002)  # the job is being deployed
+        coordinator = control.coordinator
+        if control.done.is_set() or coordinator is None:
+            future.set_exception(CheckpointError(
+                f"{what}: job '{control.job_name}' ({control.job_id}) is {control.status.value}, "
+                "not running, so there is nothing to take a savepoint of; hint: take savepoints "
+                "while the job runs"))
+            return future
+        if not directory and not coordinator.storage.savepoint_dir:
+            future.set_exception(CheckpointError(
+                f"{what}: job '{control.job_name}': no savepoint directory was given and none is "
+                "configured; expected a directory such as '/var/strom/savepoints' or "
+                "'s3://bucket/savepoints'. Hint: pass savepoint_directory=..., or set "
+                "execution.checkpointing.savepoint-dir (state.savepoints.dir)"))
+            return future
+        future = coordinator.trigger_savepoint(directory or None, stop)
+        control.wakeup.set()  # the executor's loop triggers it
+        return future
+
+    def _await(self, future: concurrent.futures.Future, timeout: float | None) -> str:
+        """The savepoint's path; fails if the job ends before the savepoint is taken."""
+        control = self._control
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait = 0.05 if deadline is None else min(0.05, max(0.0, deadline - time.monotonic()))
+            try:
+                return future.result(wait)
+            except concurrent.futures.TimeoutError:
+                pass
+            if control.done.is_set() and not future.done():
+                raise CheckpointError(
+                    f"savepoint of job '{control.job_name}': the job ended "
+                    f"({control.status.value}) before the savepoint was taken")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"savepoint of job '{control.job_name}' not complete "
+                                   f"within {timeout} s")
 
     def wait(self, timeout: float | None = None) -> JobExecutionResult:
         """Block until the job ends (strom's short form of get_job_execution_result().result())."""
