@@ -208,6 +208,11 @@ class CheckpointCoordinator:
                 self._fail(cid, "the job restarted")
             self.tasks = list(tasks)
             self.finished_states = {}
+            # the failure that failed the previous attempt was handled by the restart (Flink's
+            # CheckpointFailureManager clears its count when it fails the job): a kept one
+            # would fail every new attempt at its first tick
+            self.failure = None
+            self.consecutive_failures = 0
             if self.settings.enabled:
                 self.next_trigger_ms = self.now() + self.settings.interval_ms
 
