@@ -421,8 +421,23 @@ class CheckpointCoordinator:
         with self.lock:
             self._fail(checkpoint_id, f"task {task_id} declined it: {reason}")
 
-    def task_finished(self, task_id: str, snapshot: TaskSnapshot | None) -> None:
-        """A task finished; ``snapshot`` (its final state) stands for it in later checkpoints."""
+    def task_finished(self, task_id: str, snapshot: TaskSnapshot | None,
+                      failure: BaseException | None = None) -> None:
+        """A task finished; ``snapshot`` (its final state) stands for it in later checkpoints.
+
+        ``failure``: its final snapshot could not be taken; the checkpoints waiting for it fail
+        (and count against the tolerable failures, once), as later ones would lack its state.
+        """
+        if failure is not None:
+            with self.lock:
+                waiting = [cid for cid, p in self.pending.items()
+                           if task_id in p.awaiting and task_id not in p.acked and not p.done]
+                for cid in waiting:
+                    self._fail(cid, f"task {task_id} finished but its final snapshot failed: {failure}")
+                if not waiting:
+                    self._count_failure(f"the final snapshot of task {task_id} failed: {failure}")
+                self.next_trigger_ms = None  # no later checkpoint could hold this task's state
+            return
         if snapshot is None:
             return
         try:

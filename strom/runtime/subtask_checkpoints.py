@@ -23,6 +23,7 @@ from typing import Any
 
 from strom.checkpoint.barriers import CheckpointBarrier, barrier_handler
 from strom.checkpoint.coordinator import FINAL_CHECKPOINT_ID, TaskSnapshot
+from strom.errors import CheckpointError
 from strom.runtime.checkpointing import FunctionSnapshotContext
 from strom.time.watermarks import MAX_WATERMARK
 
@@ -129,9 +130,27 @@ class SubtaskCheckpointer:
         else:
             task.suspended = barrier.checkpoint_id
 
-    def _snapshot(self, checkpoint_id: int, timestamp: int) -> dict[str, Any]:
-        return {op.operator_id: op.snapshot_operator(checkpoint_id, timestamp)
-                for op in self.task.operators}
+    def _snapshot(self, checkpoint_id: int, timestamp: int, every: bool = False) -> dict[str, Any]:
+        """Every operator's snapshot; a failure names the operator. With ``every``, the
+        operators after a failing one are still snapshotted (their CheckpointedFunction hooks
+        run: a sink records the files its final commit needs) before the error is raised."""
+        states: dict[str, Any] = {}
+        error: CheckpointError | None = None
+        for op in self.task.operators:
+            try:
+                states[op.operator_id] = op.snapshot_operator(checkpoint_id, timestamp)
+            except Exception as exc:
+                what = "final snapshot" if checkpoint_id == FINAL_CHECKPOINT_ID \
+                    else f"snapshot for checkpoint {checkpoint_id}"
+                msg = f"operator '{op.name}' (task {self.task.name}): its {what} failed: {exc}"
+                failure = CheckpointError(msg)
+                failure.__cause__ = exc
+                if not every:
+                    raise failure from exc
+                error = error or failure
+        if error is not None:
+            raise error
+        return states
 
     def _decline(self, checkpoint_id: int, reason: Any) -> None:
         if self.coordinator is not None:
@@ -144,7 +163,11 @@ class SubtaskCheckpointer:
         task = self.task
         now = task.info.clock.now()
         if self.final_snapshot and self.coordinator is not None:
-            states = self._snapshot(FINAL_CHECKPOINT_ID, now)
+            try:
+                states = self._snapshot(FINAL_CHECKPOINT_ID, now, every=True)
+            except CheckpointError as exc:  # as a checkpoint's snapshot: fails checkpoints, not the task
+                self.coordinator.task_finished(task.task_id, None, failure=exc)
+                return
             snapshot = TaskSnapshot(states, task.operator_meta, task.info.subtask_index)
             self.coordinator.task_finished(task.task_id, snapshot)
             return
