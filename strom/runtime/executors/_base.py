@@ -101,7 +101,7 @@ class Executor:
         try:
             coordinator = self._coordinator(control, settings)
             control.coordinator = coordinator
-            restore = self._initial_restore(graph)
+            restore = initial = self._initial_restore(graph)
             if restore is not None:
                 coordinator.next_id = restore.checkpoint_id + 1
             strategy = self._restart_strategy()
@@ -128,7 +128,7 @@ class Executor:
                     break
                 control.restarts += 1
                 control.restart_strategy = strategy.description
-                restore = self._latest(coordinator, graph, restore)
+                restore = self._latest(coordinator, graph, initial)
                 error = None
         except BaseException as exc:  # a failing restore plan, open(), KeyboardInterrupt
             error = exc
@@ -169,19 +169,21 @@ class Executor:
                 continue
 
     def _latest(self, coordinator: CheckpointCoordinator, graph: JobGraph,
-                previous: RestorePlan | None) -> RestorePlan | None:
-        """The newest completed checkpoint that verifies (older ones if it does not), else the
-        state the job started from."""
+                initial: RestorePlan | None) -> RestorePlan | None:
+        """The newest retained checkpoint that verifies (older ones if it does not), else
+        ``initial``: the state the job started from (its savepoint, or none), as Flink
+        restarts a job that has no checkpoint; not the previous attempt's checkpoint, which
+        retention may have deleted since. Checkpoints beyond ``num_retained`` are gone and
+        are not tried (they would only add "not there" to the skipped reasons)."""
         cc = self.config.get("checkpoint_config")
         allow = bool(getattr(cc, "allow_non_restored_state", False))
-        for stats in reversed(coordinator.completed):
-            if stats.savepoint or stats.path is None:
-                continue
+        retained = [s for s in coordinator.completed if not s.savepoint and s.path is not None]
+        for stats in reversed(retained[-max(1, coordinator.settings.num_retained):]):
             try:
                 return RestorePlan(load_checkpoint(stats.path), graph, allow)
             except Exception as exc:  # corrupt: fall back to the one before, and say why
                 coordinator.skipped.append(f"{stats.path}: {exc}")
-        return previous
+        return initial
 
     def _run_attempt(self, tasks: list[StreamTask], control: JobControl,
                      coordinator: CheckpointCoordinator) -> BaseException | None:
