@@ -40,6 +40,7 @@ SOURCE_CHUNK = 64  # records between two deadline checks, to start with (adapts 
 MIN_STEP_NS = 50_000  # buffer timeout 0: a step feeding channels ends after ~50 us
 SLOW_SLICE_NS = 1_000_000  # a slice slower than this shrinks (slow records: check more often)
 FAST_SLICE_NS = 100_000  # a slice faster than this grows back
+QUICK_STEP_NS = 2_000_000  # a whole source step this fast may overrun a due checkpoint by it
 
 
 @dataclass(slots=True)
@@ -91,6 +92,7 @@ class StreamTask:
         self.mailbox: deque[Callable[[], Any]] = deque()
         self.wake: Callable[[], None] = lambda: None  # set by the executor: make the task step soon
         self.checkpoint_due: int | None = None  # set by the coordinator: end a source step then
+        self._quick_steps = True  # the last whole source step took < QUICK_STEP_NS
         # Stop-with-savepoint: the id of the savepoint this task took and now waits on (it runs
         # only its mailbox meanwhile), and whether it ended that way (no end of input).
         self.suspended: int | None = None
@@ -259,8 +261,8 @@ class StreamTask:
             self._flush()
             return BLOCKED
         if self.is_source:
-            if self.step_ns is None and pts.next_deadline is None and self.checkpoint_due is None:
-                status = self.head.emit_next(RECORDS_PER_SOURCE_STEP)
+            if self.step_ns is None and pts.next_deadline is None:
+                status = self._emit_whole(pts)
             else:
                 status = self._emit_bounded()
             if status == END:
@@ -271,6 +273,23 @@ class StreamTask:
         self._flush()
         if status == NOTHING and (fired or ran):
             return MORE
+        return status
+
+    def _emit_whole(self, pts: Any) -> int:
+        """A source step with no timer and no buffer timeout to watch. A pending checkpoint
+        (seconds apart) is checked once per step while steps are quick, so checkpointing does
+        not cut every step into slices; slow records go through the sliced path instead."""
+        due = self.checkpoint_due
+        if due is None:
+            return self.head.emit_next(RECORDS_PER_SOURCE_STEP)
+        if self._quick_steps and pts.clock.now() < due:
+            clock_ns = self.info.clock.monotonic_ns
+            started = clock_ns()
+            status = self.head.emit_next(RECORDS_PER_SOURCE_STEP)
+            self._quick_steps = clock_ns() - started < QUICK_STEP_NS
+            return status
+        status = self._emit_bounded()
+        self._quick_steps = self.slice >= self.max_slice  # the records are fast again
         return status
 
     def _due(self, deadline_ns: int | None) -> bool:
