@@ -157,8 +157,12 @@ class BarrierTracker:
         return self._maybe_complete(cid, started)
 
     def on_end_of_partition(self, channel: int) -> BarrierResult:
+        """``channel`` ended: it counts as having delivered every pending barrier. When that
+        completes several pending checkpoints at once, the newest triggers and the older ones
+        are given up (one result carries one trigger; taking the oldest left the newer ones
+        pending with no event left to complete them)."""
         self.ended[channel] = True
-        for cid in sorted(self._pending):
+        for cid in sorted(self._pending, reverse=True):
             result = self._maybe_complete(cid, False)
             if result.trigger is not None:
                 return result
