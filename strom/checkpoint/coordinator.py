@@ -412,6 +412,9 @@ class CheckpointCoordinator:
                 "name": meta["name"], "parallelism": meta["parallelism"],
                 "max_parallelism": meta["max_parallelism"], "subtasks": {}})
             entry["subtasks"][str(snapshot.subtask_index)] = state_file_name(op_id, snapshot.subtask_index)
+            # an operator whose snapshots are all empty holds no state (a map, a filter): a
+            # restore into a job without it loses nothing (as Flink ignores stateless operators)
+            entry["stateful"] = entry.get("stateful", False) or bool(snapshot.states.get(op_id))
             pending.stats.size += len(blob)
             sizes = pending.stats.operator_sizes
             sizes[meta["name"]] = sizes.get(meta["name"], 0) + len(blob)

@@ -49,7 +49,8 @@ class RestorePlan:
         for op_id, meta in self.operators.items():
             node = present.get(op_id)
             if node is None:
-                if allow:
+                if allow or not meta.get("stateful", True):
+                    self.skipped.append(op_id)  # dropped on request, or nothing to drop
                     self.skipped.append(op_id)
                     continue
                 msg = (f"restore from {self.path}: it holds state of operator '{meta['name']}' "
