@@ -144,7 +144,8 @@ def test_state_of_a_removed_operator_fails_unless_allowed(tmp_path, executor):
 def test_state_that_changed_its_kind_fails_naming_the_state(tmp_path, executor):
     out = str(tmp_path / "out")
     path = stop_midway(executor, out, str(tmp_path / "sp"))
-    with pytest.raises(JobExecutionError, match="state 'sum' is value state .* as list state"):
+    with pytest.raises(JobExecutionError, match=r"operator '.*' \(id 'running-sum'\): state 'sum' "
+                       "is value state .* as list state"):
         restore(executor, out, path, list_state=True)
 
 

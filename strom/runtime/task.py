@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strom.checkpoint.barriers import CheckpointBarrier
+from strom.errors import StateMigrationError
 from strom.runtime.channels import Channel, RecordWriter
 from strom.runtime.context import TaskInfo
 from strom.runtime.elements import END_OF_PARTITION, EndOfPartition
@@ -137,7 +138,13 @@ class StreamTask:
         fused: dict[int, tuple[list[Step], Any]] = {}  # op index -> (steps from it, tail)
         for i in reversed(range(len(ops))):
             raw_collect, check = self._wire(i)
-            ops[i].open()
+            try:
+                ops[i].open()
+            except StateMigrationError as exc:  # restored state that does not fit: say whose
+                if exc.args and not str(exc.args[0]).startswith("operator '"):
+                    exc.args = (f"operator '{ops[i].name}' (id {ops[i].operator_id!r}): {exc.args[0]}",
+                                *exc.args[1:])
+                raise
             if not self.fusion:
                 continue
             if i == 0:
