@@ -96,6 +96,13 @@ class KeyedStateBackend(ABC):
         """Whether the backend holds no entries."""
         return self.num_entries() == 0
 
+    def namespace_tables(self, state: State) -> dict[Any, dict[Any, Any]] | None:
+        """Direct access for an operator's fast path: ``{namespace: {key: value}}`` of ``state``
+        (obtained from :meth:`state`), to read and write as the state's own storage; None when
+        this backend does not keep that state as plain dicts of plain values (then the operator
+        must go through the state object). Default: None."""
+        return None
+
     @abstractmethod
     def snapshot(self) -> Any:
         """An independent, picklable snapshot in the format described in the module docstring

@@ -171,6 +171,12 @@ class MemoryStateBackend(KeyedStateBackend):
                     result.setdefault(name, {})[ns] = unwrap(table[key])
         return result
 
+    def namespace_tables(self, state: State) -> dict[Any, dict[Any, Any]] | None:
+        """The heap state's own dicts; None for TTL states (their values are wrapped)."""
+        if getattr(state, "ttl", True) or self._states.get(getattr(state, "name", None)) is not state:
+            return None
+        return state._tables
+
     def clear_all(self, key: Any) -> None:
         for _name, _st, tables in self._all_tables():
             for table in tables.values():

@@ -45,9 +45,8 @@ class FastPath:
             return None
         if op.contents_kind == "list" or op.merging:
             return None
-        state = op.contents
-        if getattr(state, "ttl", True) or not isinstance(getattr(state, "_tables", None), dict):
-            return None
+        if op.backend.namespace_tables(op.contents) is None:
+            return None  # the backend does not keep the contents as plain dicts
         fast = FastPath(op)
         if op.restored_timers is not None and not fast._adopt(op.restored_timers):
             return None
@@ -96,7 +95,7 @@ class FastPath:
         pending = {(key, ns) for key, ns, t in restored.get("event", ())
                    if type(ns) is TimeWindow and t == ns.end - 1}
         fire_end = op.current_watermark + 1  # a window with end <= fire_end has fired
-        for ns, table in op.contents._tables.items():
+        for ns, table in op.backend.namespace_tables(op.contents).items():
             if type(ns) is not TimeWindow or not table:
                 continue
             end = ns.end
@@ -122,7 +121,7 @@ class FastPath:
         sliding = type(assigner) is SlidingEventTimeWindows
         lateness = op.allowed_lateness
         ks, backend, fail, null_key = op.key_selector, op.backend, op.fail, op.null_key
-        tables = op.contents._tables
+        tables = op.backend.namespace_tables(op.contents)
         by_end, fire_heap, cleanup_heap = self.by_end, self.fire_heap, self.cleanup_heap
         emit_window, late = op.emit_window, op.late
         emit_watermark = op.output.emit_watermark
