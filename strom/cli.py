@@ -88,16 +88,9 @@ def _restore_path(path: str) -> str:
 
 def _restore_failure(exc: BaseException) -> BaseException | None:
     """The checkpoint error behind a job failure (state that does not fit the job), if any."""
-    from strom.errors import CheckpointError
+    from strom.errors import CheckpointError, find_cause
 
-    visited: set[int] = set()
-    seen: BaseException | None = exc
-    while seen is not None and id(seen) not in visited:  # a cause chain may loop
-        if isinstance(seen, CheckpointError):
-            return seen
-        visited.add(id(seen))
-        seen = seen.__cause__
-    return None
+    return find_cause(exc, CheckpointError)
 
 
 def _checkpoints(args: argparse.Namespace) -> int:

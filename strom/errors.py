@@ -99,6 +99,19 @@ class CheckpointCorruptedError(CheckpointError):
         self.file = file
 
 
+def find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """``error`` or the first exception of kind ``kind`` in its ``__cause__`` chain (which may
+    loop), or None."""
+    visited: set[int] = set()
+    seen: BaseException | None = error
+    while seen is not None and id(seen) not in visited:
+        if isinstance(seen, kind):
+            return seen
+        visited.add(id(seen))
+        seen = seen.__cause__
+    return None
+
+
 def describe(value: object, limit: int = 200) -> str:
     """A short, safe ``repr`` of a value for error messages."""
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from strom.checkpoint.coordinator import CheckpointCoordinator, CheckpointSettings
 from strom.checkpoint.restart import NoRestart
 from strom.checkpoint.storage import load_checkpoint, open_storage
-from strom.errors import StateMigrationError
+from strom.errors import StateMigrationError, find_cause
 from strom.graph.job_graph import JobGraph
 from strom.metrics import MetricRegistry
 from strom.runtime.deploy import build_tasks
@@ -192,11 +192,4 @@ class Executor:
 
 def _state_does_not_fit(error: BaseException) -> bool:
     """Whether ``error`` (or what caused it) says restored state does not fit the job."""
-    visited: set[int] = set()
-    seen: BaseException | None = error
-    while seen is not None and id(seen) not in visited:  # a cause chain may loop
-        if isinstance(seen, StateMigrationError):
-            return True
-        visited.add(id(seen))
-        seen = seen.__cause__
-    return False
+    return find_cause(error, StateMigrationError) is not None

@@ -267,16 +267,7 @@ class ThreadedSourceOperator(SourceOperator):
             lock.release()
 
     def _drain(self) -> None:
-        q, collect = self.queue, self.output.collect
-        while q:
-            value, ts = q.popleft()
-            if ts is _CONTROL:
-                self._control(value)
-                continue
-            if self._idle:
-                self._idle = False
-                self.output.emit_status(False)
-            collect(value, ts)
+        self._forward(len(self.queue))
         self._space.set()
 
     def snapshot_functions(self, context: Any) -> None:
@@ -319,7 +310,8 @@ class ThreadedSourceOperator(SourceOperator):
             while len(q) >= self.capacity and not self._cancelled:
                 self._space.wait(0.05)
 
-    def emit_next(self, budget: int) -> int:
+    def _forward(self, budget: int) -> int:
+        """Emit up to ``budget`` handed-over records (control items do not count)."""
         q, collect, n = self.queue, self.output.collect, 0
         popleft = q.popleft
         while n < budget and q:
@@ -332,6 +324,11 @@ class ThreadedSourceOperator(SourceOperator):
                 self.output.emit_status(False)
             collect(value, ts)
             n += 1
+        return n
+
+    def emit_next(self, budget: int) -> int:
+        q = self.queue
+        n = self._forward(budget)
         if not self._space.is_set() and len(q) < self.capacity // 2:
             self._space.set()
         if q:
