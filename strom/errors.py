@@ -5,14 +5,16 @@
     StromError
     ├── JobDefinitionError        the program is wrong before it runs (graph-building time)
     │   ├── InvalidTypeError      an unknown or mismatched type information
-    │   └── UnsupportedError      a feature strom does not provide (names the alternative)
+    │   └── UnsupportedError      a feature strom does not provide (names the alternative);
+    │                             also importable as UnsupportedFeatureError
     ├── StateAccessError          keyed state or timers used outside a keyed context
     ├── InvalidKeyError           a key that cannot be partitioned (unhashable, unstable)
     ├── UserFunctionError         a user function raised; names operator and element/key,
     │                             the original exception is ``__cause__``
     ├── JobExecutionError         the job failed at run time (wraps the first failure)
     ├── CheckpointError           a checkpoint could not be written, found or restored
-    │   └── CheckpointCorruptedError  a state file or _metadata does not match its manifest
+    │   ├── CheckpointCorruptedError  a state file or _metadata does not match its manifest
+    │   └── StateMigrationError   restored state does not fit the job (also an InvalidTypeError)
     └── JobCancelledError         the job was cancelled while a caller waited for it
 
 Messages name the operator, key or input, what was expected, what came instead and a hint.
@@ -34,6 +36,10 @@ class InvalidTypeError(JobDefinitionError, TypeError):
 
 class UnsupportedError(JobDefinitionError):
     """A feature strom does not provide; the message names what to use instead."""
+
+
+UnsupportedFeatureError = UnsupportedError
+"""The same class under the name the project's guidelines use for it."""
 
 
 class StateAccessError(StromError):

@@ -330,13 +330,19 @@ class DataStream:
         return AllWindowedStream(self, window_assigner)
 
     def count_window_all(self, size: int, slide: int | None = None) -> Any:
-        """Tumbling (or, with ``slide``, sliding) count windows over the whole stream."""
+        """Count windows over the whole stream, as Java's ``countWindowAll`` (PyFlink has none):
+        tumbling windows of ``size`` elements; with ``slide``, every ``slide`` elements a window
+        over the last ``size`` (GlobalWindows + CountEvictor(size) + CountTrigger(slide), so the
+        first firings hold fewer than ``size`` elements)."""
         from strom.api.windowing import AllWindowedStream
-        from strom.window.assigners import CountSlidingWindowAssigner, CountTumblingWindowAssigner
+        from strom.window.assigners import CountTumblingWindowAssigner, GlobalWindows
+        from strom.window.evictors import CountEvictor
+        from strom.window.triggers import CountTrigger
 
-        assigner = (CountTumblingWindowAssigner(size) if not slide
-                    else CountSlidingWindowAssigner(size, slide))
-        return AllWindowedStream(self, assigner)
+        if not slide:
+            return AllWindowedStream(self, CountTumblingWindowAssigner(size))
+        windowed = AllWindowedStream(self, GlobalWindows.create())
+        return windowed.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide))
 
 
 class _Failure:

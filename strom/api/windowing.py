@@ -106,9 +106,6 @@ class _Windowed:
         """Evict elements before/after the window function (disables incremental aggregation)."""
         if not isinstance(evictor, Evictor):
             raise JobDefinitionError(f"evictor: expected an Evictor, got {describe(evictor)}")
-        if isinstance(self._window_assigner, MergingWindowAssigner):
-            raise JobDefinitionError("evictor: evictors are not supported with merging windows "
-                                     "(as in Flink); hint: use a non-merging window assigner")
         self._evictor = evictor
         return self
 

@@ -28,6 +28,13 @@ __all__ = [
 ]
 
 
+
+def java_remainder(a: int, b: int) -> int:
+    """Java's ``a % b`` on longs: the sign of ``a`` (truncating division), where Python's ``%``
+    takes the sign of ``b``. Flink's triggers align timers with it, also for negative times."""
+    r = a % b
+    return r - b if r and a < 0 < b else r
+
 class TriggerResult(Enum):
     """What to do with a pane: ``(fire, purge)``."""
 
@@ -250,7 +257,7 @@ class ContinuousEventTimeTrigger(_Continuous):
         state = ctx.get_partitioned_state(self.state_desc)
         if state.get() is None:
             ts = timestamp if timestamp is not None else 0
-            self._next(ts - ts % self.interval, window, ctx, state)
+            self._next(ts - java_remainder(ts, self.interval), window, ctx, state)
         return CONTINUE
 
     def on_event_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
@@ -275,7 +282,7 @@ class ContinuousProcessingTimeTrigger(_Continuous):
         state = ctx.get_partitioned_state(self.state_desc)
         now = ctx.get_current_processing_time()
         if state.get() is None:
-            self._next(now - now % self.interval, window, ctx, state)
+            self._next(now - java_remainder(now, self.interval), window, ctx, state)
         return CONTINUE
 
     def on_processing_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:

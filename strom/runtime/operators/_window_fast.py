@@ -258,7 +258,10 @@ class FastPath:
                 except Exception as exc:
                     backend.current_key = None if key is _MISSING else key
                     raise fail(exc, value) from exc
-                if key is _MISSING:
+                if key is _MISSING and ts < late_end:
+                    # in no window that is not late, and itself late (ts + lateness <= watermark,
+                    # Flink's isElementLate); an element that falls in the gap between windows
+                    # (slide > size) and is not late is in no window: dropped, as in Flink
                     late(value, ts)
 
         function_clear, window_ctx = op._function_clear, op.window_ctx

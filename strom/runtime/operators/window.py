@@ -70,7 +70,15 @@ class _StateStore(KeyedStateStore):
         self._namespace = namespace
 
     def _get(self, descriptor: Any) -> Any:
-        state = self._op.backend.state(descriptor)
+        op = self._op
+        if op.merging and self._namespace is not VOID_NAMESPACE:
+            # Flink's MergingWindowStateStore: per-window state could not follow the merges
+            msg = (f"operator '{op.name}': per-window state (context.window_state()) is not allowed "
+                   f"with merging windows ({op.assigner!r}), as in Flink, because it would not be "
+                   "merged when windows merge. Hint: keep it in context.global_state(), or use a "
+                   "non-merging window assigner")
+            raise UnsupportedError(msg)
+        state = op.backend.state(descriptor)
         state.set_current_namespace(self._namespace)
         return state
 
