@@ -19,5 +19,6 @@ def test_strom_matches_java_flink_on_seeded_cases() -> None:
     seed = int(os.environ.get("STROM_CONFORMANCE_SEED", "0"))
     report = run_suite(seed, count, shrink_failures=True, shrink_budget=150, max_shrunk=5)
     print(report.summary())
-    assert not report.failures, (
-        report.summary() + "\n\n" + "\n\n".join(f.report() for f in report.failures[:5]))
+    if report.failures:
+        pytest.fail(report.summary() + "\n\n" + "\n\n".join(f.report() for f in report.failures[:5]),
+                    pytrace=False)
