@@ -285,10 +285,9 @@ class DataStream:
         """Run the job and return its records: an iterator, or a list of at most ``limit``."""
         results: queue.Queue = queue.Queue(maxsize=10_000)
         done = object()
-        # the sink runs at its input's parallelism, so it chains to it: a non-parallel input
-        # (from_collection) keeps its order, as Flink's collect sink (parallelism 1) does
-        parallelism = 1 if self._t.non_parallel else self._t.parallelism
-        self._env._add(Kind.ONE_INPUT, "Sink: Collect", (self._id,), is_sink=True, parallelism=parallelism,
+        # one collecting subtask, as Flink's collect sink: what reaches it from one upstream
+        # subtask keeps its order (a union of non-parallel inputs too)
+        self._env._add(Kind.ONE_INPUT, "Sink: Collect", (self._id,), is_sink=True, parallelism=1,
                        operator_factory=lambda: CollectSinkOperator("Collect", results.put))
         client = self._env.execute_async(job_execution_name or "collect")
 
