@@ -1,5 +1,6 @@
 """The ``strom`` command line: ``strom run FILE [ARGS...]`` runs a job script;
-``strom checkpoints DIR`` lists the checkpoints and savepoints DIR holds.
+``strom checkpoints DIR`` lists the checkpoints and savepoints DIR holds; ``strom demo`` runs
+the log-analytics demo live on the embedded runtime (``strom.demo.cli``).
 
 ``strom run -s PATH [--allow-non-restored-state] [-D key=value ...] FILE`` restores the job from
 a savepoint or retained checkpoint (Flink's ``flink run -s``); ``-D`` sets any configuration key.
@@ -135,7 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     ckpts.add_argument("--no-verify", action="store_true",
                        help="do not read state files to check them against the manifest")
     ckpts.set_defaults(handler=_checkpoints)
+    demo = sub.add_parser("demo", help="run the log-analytics demo live on the embedded runtime",
+                          description="Generated web-server logs through a streaming pipeline "
+                                      "(alerts, per-user and per-session metrics, dead letters, "
+                                      "late events), shown live or as JSON lines.")
+    _demo_cli().add_arguments(demo)
+    demo.set_defaults(handler=lambda args: _demo_cli().run(args))
     return parser
+
+
+def _demo_cli():  # noqa: ANN202 - a module
+    """``strom.demo.cli``, imported when the parser is built (it imports little itself)."""
+    from strom.demo import cli
+
+    return cli
 
 
 def main(argv: list[str] | None = None) -> int:
