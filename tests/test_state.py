@@ -807,3 +807,27 @@ def test_ttl_durations_accept_time_like_objects_and_timedelta() -> None:
     import datetime as dt
 
     assert StateTtlConfig.new_builder(dt.timedelta(seconds=2)).build().ttl_ms == 2000
+
+
+def test_snapshot_is_independent_of_later_writes_and_in_place_changes() -> None:
+    """Immutable values are shared by the snapshot (declared or found by type), mutable ones are
+    copied at the snapshot: neither later updates nor in-place changes leak into it."""
+    from strom.api.typeinfo import Types
+
+    backend = new_backend()
+    declared = backend.state(ValueStateDescriptor("declared", Types.LONG()))
+    plain = backend.state(ValueStateDescriptor("plain", None))
+    mutable = backend.state(ValueStateDescriptor("mutable", None))
+    backend.current_key = "k"
+    declared.update(1)
+    plain.update("one")
+    mutable.update([1])
+    snap = backend.snapshot()
+    declared.update(2)
+    plain.update("two")
+    mutable.value().append(2)  # changed in place after value(), without update()
+    restored = new_backend()
+    restored.restore([pickle.loads(pickle.dumps(snap))])
+    assert restored.state_for("k") == {"declared": {VOID_NAMESPACE: 1},
+                                       "plain": {VOID_NAMESPACE: "one"},
+                                       "mutable": {VOID_NAMESPACE: [1]}}

