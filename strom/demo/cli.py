@@ -210,7 +210,7 @@ def make_env(settings: Settings, restore_path: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``strom demo`` with parsed ``args``; returns the exit status."""
-    from strom.errors import CheckpointError, JobCancelledError, JobExecutionError, find_cause
+    from strom.errors import CheckpointError, JobCancelledError, JobExecutionError
 
     settings = resolve(args, sys.stdout)
     restore: tuple[str, int] | None = None
@@ -250,19 +250,34 @@ def run(args: argparse.Namespace) -> int:
         pass
     except (JobExecutionError, TimeoutError) as exc:
         error = exc
+    if error is None:
+        _claim(restore, settings, client)
     if isinstance(out, JsonLines):
         if out.broken.is_set():
             _quiet_stdout()
             return 0
         sys.stdout.flush()
-    summary = summarize(settings, tally.counts(), events.counts().get("events", 0), elapsed,
+    counted = events.counts().get("events", 0)
+    if error is not None and counted == 0:  # it failed at the start: nothing to sum up
+        _say(str(_restore_error(error) if restore else error))
+        if restore:
+            _say("resume with the options of the run that wrote the checkpoint (--output, "
+                 "--users, --seed)")
+        return 1
+    summary = summarize(settings, tally.counts(), counted, elapsed,
                         client.checkpoints(), client.restarts, stopped=interrupted)
     print(summary, file=sys.stderr if settings.json else sys.stdout, flush=True)
     if error is not None:
-        restore_error = find_cause(error, CheckpointError) if restore else None
-        _say(str(restore_error or error))
+        _say(str(error))
         return 1
     return 0
+
+
+def _restore_error(error: BaseException) -> BaseException:
+    """The checkpoint error behind a failed restore, else ``error``."""
+    from strom.errors import CheckpointError, find_cause
+
+    return find_cause(error, CheckpointError) or error
 
 
 def _to_json() -> Any:
