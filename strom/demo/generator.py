@@ -16,9 +16,9 @@ out; sometimes mistype a password once):
 * ``out_of_order``: the event's timestamp is 1 ms to :data:`MAX_OUT_OF_ORDER_MS` behind the
   newest one so far (keep the pipeline's out-of-orderness bound above it: such events are then
   never late).
-* ``late``: a delayed delivery, :data:`LATE_MIN_MS` to :data:`LATE_MAX_MS` behind the newest
-  timestamp (only once the stream is that old), so far behind any watermark that windows treat
-  it as late data.
+* ``late``: a delayed delivery: :data:`LATE_MIN_MS` to :data:`LATE_MAX_MS` behind the newest
+  timestamp of :data:`LATE_LINES` lines before (only once the stream is that long and old), so
+  far behind the watermark, however often it is emitted, that windows treat it as late data.
 * ``malformed``: a line that is not valid log JSON (truncated, not an object, a field missing
   or of the wrong type, an unknown action).
 * ``anomalies``: an attack burst (5 to 8 ``login_failed`` of one user from one foreign address,
@@ -45,8 +45,9 @@ from strom.datastream.connectors import Source
 
 ACTIONS = ("login", "login_failed", "logout", "view", "purchase", "download")
 MAX_OUT_OF_ORDER_MS = 5_000
-LATE_MIN_MS = 45 * 60_000
-LATE_MAX_MS = 90 * 60_000
+LATE_MIN_MS = 60 * 60_000
+LATE_MAX_MS = 120 * 60_000
+LATE_LINES = 2_000
 QUIET_PERIOD_ONE_IN = 20
 QUIET_MIN_MS = 24 * 3_600_000
 QUIET_MAX_MS = 30 * 3_600_000
@@ -133,6 +134,7 @@ class _Stream:
         self.users = [_User(f"user-{i:03d}", self._ip(), rng.choice(_AGENTS))
                       for i in range(config.users)]
         self.pending: deque[str] = deque()
+        self.history: deque[int] = deque(maxlen=LATE_LINES)  # the newest time, per line
 
     def _ip(self) -> str:
         r = self.rng
@@ -206,6 +208,10 @@ class _Stream:
 
     def next_line(self) -> str:
         """The next line of the stream."""
+        self.history.append(self.now)
+        return self._next_line()
+
+    def _next_line(self) -> str:
         if self.pending:
             return self.pending.popleft()
         c, rng = self.config, self.rng
@@ -215,8 +221,9 @@ class _Stream:
         r -= c.malformed
         if r < c.late:
             lag = rng.randint(LATE_MIN_MS, LATE_MAX_MS)
-            if self.now - lag >= c.start_ms:
-                return json.dumps(self._ordinary(self.now - lag))
+            ts = self.history[0] - lag if len(self.history) == LATE_LINES else c.start_ms - 1
+            if ts >= c.start_ms:
+                return json.dumps(self._ordinary(ts))
             return json.dumps(self._ordinary(self._advance()))
         r -= c.late
         if r < c.out_of_order:
