@@ -17,11 +17,14 @@ Example::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -173,7 +176,8 @@ def build_job(env: Any, settings: Settings, sinks: Any, events: Tally) -> None:
                              rate=settings.rate)
     lines = (env.from_source(LogGenerator(config), WatermarkStrategy.no_watermarks(),
                              "log generator").uid("demo-log-generator")
-             .map(_CountEvents(events)).name("count events").uid("demo-count-events"))
+             .map(_CountEvents(events)).name("count events").uid("demo-count-events")
+             .set_parallelism(1))  # the generator is one subtask: chained to it
     for name, stream in build(env, lines, PipelineConfig()).items():
         stream.add_sink(sinks.sink(name)).name(f"show {name}").uid(f"demo-show-{name}")
         if settings.output:
@@ -241,7 +245,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         interrupted = True
     if interrupted or (isinstance(out, JsonLines) and out.broken.is_set()):
-        client.cancel().result(30)
+        with _no_interrupts():  # a second Ctrl-C does not cut the shutdown short
+            client.cancel().result(30)
     elapsed = time.monotonic() - started
     error: BaseException | None = None
     try:
@@ -271,6 +276,19 @@ def run(args: argparse.Namespace) -> int:
         _say(str(error))
         return 1
     return 0
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Ignore SIGINT inside the block (when on the main thread, where handlers live)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _restore_error(error: BaseException) -> BaseException:

@@ -174,7 +174,8 @@ class EventRate:
     def __init__(self, total: Callable[[], int], span_s: float = 2.0) -> None:
         self.total = total
         self.span_s = span_s
-        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+        self._samples: collections.deque[tuple[float, int]] = collections.deque(
+            [(time.monotonic(), total())])
 
     def sample(self) -> float:
         now, count = time.monotonic(), self.total()
@@ -223,7 +224,7 @@ class LiveView:
                 self.alerts.appendleft(record)
             elif name == "user_metrics":
                 end = _window_end(record)
-                user = record.get("user", record.get("user_id", "?"))
+                user = record.get("user_id", record.get("user", "?"))
                 self.user_windows.setdefault(end, {})[user] = record
         if len(self.user_windows) > 4:  # keep the newest few windows
             for end in sorted(self.user_windows, key=_sort_key)[:-4]:
@@ -283,12 +284,10 @@ class LiveView:
         for alert in self.alerts:
             kind = str(alert.get("type", "?")).replace("_alert", "")
             style = "red" if kind == "security" else "yellow"
-            when = next((alert[k] for k in ("timestamp", "ts", "window_end", "time")
+            when = next((alert[k] for k in ("last_ms", "timestamp", "window_end")
                          if isinstance(alert.get(k), int)), None)
-            details = ", ".join(f"{k}={v}" for k, v in alert.items()
-                                if k not in ("type", "user", "user_id", "timestamp", "ts"))
-            table.add_row(f"[{style}]{kind}[/]", str(alert.get("user", alert.get("user_id", "-"))),
-                          format_event_time(when), details)
+            table.add_row(f"[{style}]{kind}[/]", str(alert.get("user_id", alert.get("user", "-"))),
+                          format_event_time(when), describe_alert(alert))
         return table
 
     def _user_table(self) -> Any:
@@ -304,7 +303,9 @@ class LiveView:
         field = next((f for f in METRIC_FIELDS if isinstance(rows[0].get(f), int | float)), None)
         if field is not None:
             rows.sort(key=lambda r: r.get(field, 0), reverse=True)
-        columns = [k for k in rows[0] if k != "type"]
+        first = ("user_id", "user", "total", "events")
+        columns = ([k for k in first if k in rows[0]]
+                   + [k for k in rows[0] if k not in first and k != "type"])
         for column in columns:
             table.add_column(column.replace("_", " "), no_wrap=True,
                              justify="right" if isinstance(rows[0][column], int | float) else "left")
@@ -331,6 +332,20 @@ class LiveView:
                 stop.wait(1 / refresh_per_second)
 
 
+def describe_alert(alert: dict) -> str:
+    """One line about an alert: failed logins in how long, or an action long after login;
+    other alerts as their fields."""
+    if isinstance(alert.get("failures"), int) and isinstance(alert.get("first_ms"), int) \
+            and isinstance(alert.get("last_ms"), int):
+        span = (alert["last_ms"] - alert["first_ms"]) / 1000
+        return f"{alert['failures']} failed logins within {span:,.1f} s"
+    if isinstance(alert.get("ms_since_login"), int):
+        hours = alert["ms_since_login"] / 3_600_000
+        return f"{alert.get('action', 'action')} {hours:,.1f} h after the last login"
+    return ", ".join(f"{k}={v}" for k, v in alert.items()
+                     if k not in ("type", "user", "user_id"))
+
+
 def _window_end(record: dict) -> Any:
     for key in ("window_end", "end", "window"):
         if key in record:
@@ -343,6 +358,8 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def _cell(column: str, value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in sorted(value.items()))
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, int) and column.endswith(("_end", "_start", "timestamp")):
