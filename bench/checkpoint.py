@@ -24,7 +24,8 @@ keys  a W3-like job over K distinct keys: ``NumberSequenceSource(0, n-1) -> map(
       of them ("full": triggered after the first pass over all keys ended). Two state declarations:
       ``ValueStateDescriptor("count", Types.LONG())`` (immutable values: the snapshot copies the
       dicts at the barrier and pickles them later on the coordinator's writer thread) and
-      ``ValueStateDescriptor("count", None)`` (pickled at the barrier, on the task's thread).
+      ``ValueStateDescriptor("count", None)`` (undeclared: its int values are found immutable by a
+      scan of their types and copied too; values of other types are pickled at the barrier).
       Per checkpoint: pause = CheckpointStats.sync_ms (the task's synchronous part: pre-barrier
       hooks, barrier emission, the state copy), duration = trigger to completion (metadata
       written), size = bytes of state written (CheckpointStats.size). Medians and max over the
@@ -312,7 +313,7 @@ def part_keys(args, out):
            "duration max ms", "size med")
     lines = []
     for row in rows:
-        label = "Types.LONG() (copy)" if row["state"] == "long" else "None (pickled)"
+        label = "Types.LONG() (copy)" if row["state"] == "long" else "None (undeclared)"
         if row["status"] != "ok":
             lines.append((str(row["keys"]), label, str(row["n"]), "-", "FAIL", str(row["reason"])[:40], "-", "-", "-", "-"))
             continue
