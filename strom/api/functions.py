@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import abc
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from strom.runtime.context import StreamingRuntimeContext as RuntimeContext
 from strom.runtime.operators.process import TimeDomain, TimerService
@@ -26,6 +26,14 @@ from strom.window.functions import (
     ProcessWindowFunction,
     WindowFunction,
 )
+
+IN = TypeVar("IN")
+IN1 = TypeVar("IN1")
+IN2 = TypeVar("IN2")
+OUT = TypeVar("OUT")
+ACC = TypeVar("ACC")
+KEY = TypeVar("KEY")
+T = TypeVar("T")
 
 
 class Function(abc.ABC):  # noqa: B024 - PyFlink's base has only optional hooks
@@ -46,28 +54,28 @@ for _window_function in (WindowFunction, AllWindowFunction, ProcessWindowFunctio
 del _window_function
 
 
-class MapFunction(Function):
+class MapFunction(Function, Generic[IN, OUT]):
     @abc.abstractmethod
     def map(self, value: Any) -> Any: ...
 
 
-class FlatMapFunction(Function):
+class FlatMapFunction(Function, Generic[IN, OUT]):
     @abc.abstractmethod
     def flat_map(self, value: Any) -> Any:
         """Yield or return the outputs (or, Java style, take an ``out`` collector)."""
 
 
-class FilterFunction(Function):
+class FilterFunction(Function, Generic[T]):
     @abc.abstractmethod
     def filter(self, value: Any) -> bool: ...
 
 
-class ReduceFunction(Function):
+class ReduceFunction(Function, Generic[T]):
     @abc.abstractmethod
     def reduce(self, value1: Any, value2: Any) -> Any: ...
 
 
-class AggregateFunction(Function):
+class AggregateFunction(Function, Generic[IN, ACC, OUT]):
     """Incremental aggregation: accumulator in, result out."""
 
     @abc.abstractmethod
@@ -83,26 +91,26 @@ class AggregateFunction(Function):
         raise NotImplementedError(f"{type(self).__name__}.merge is needed for merging windows")
 
 
-class KeySelector(Function):
+class KeySelector(Function, Generic[IN, KEY]):
     @abc.abstractmethod
     def get_key(self, value: Any) -> Any: ...
 
 
-class NullByteKeySelector(KeySelector):
+class NullByteKeySelector(KeySelector[IN, int]):
     """Puts every element under one key (used by non-keyed windows)."""
 
     def get_key(self, value: Any) -> int:
         return 0
 
 
-class Partitioner(Function):
+class Partitioner(Function, Generic[KEY]):
     """``partition_custom``: which of ``num_partitions`` partitions a key goes to."""
 
     @abc.abstractmethod
     def partition(self, key: Any, num_partitions: int) -> int: ...
 
 
-class CoMapFunction(Function):
+class CoMapFunction(Function, Generic[IN1, IN2, OUT]):
     @abc.abstractmethod
     def map1(self, value: Any) -> Any: ...
 
@@ -110,7 +118,7 @@ class CoMapFunction(Function):
     def map2(self, value: Any) -> Any: ...
 
 
-class CoFlatMapFunction(Function):
+class CoFlatMapFunction(Function, Generic[IN1, IN2, OUT]):
     @abc.abstractmethod
     def flat_map1(self, value: Any) -> Any: ...
 
@@ -118,7 +126,7 @@ class CoFlatMapFunction(Function):
     def flat_map2(self, value: Any) -> Any: ...
 
 
-class ProcessFunction(Function):
+class ProcessFunction(Function, Generic[IN, OUT]):
     """Per-element processing with access to the timestamp and side outputs."""
 
     class Context(abc.ABC):
@@ -132,7 +140,7 @@ class ProcessFunction(Function):
     def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Any: ...
 
 
-class KeyedProcessFunction(Function):
+class KeyedProcessFunction(Function, Generic[KEY, IN, OUT]):
     """Per-element processing on a keyed stream, with keyed state and timers."""
 
     class Context(abc.ABC):
@@ -156,7 +164,7 @@ class KeyedProcessFunction(Function):
         """Called when a registered timer fires; may yield outputs."""
 
 
-class CoProcessFunction(Function):
+class CoProcessFunction(Function, Generic[IN1, IN2, OUT]):
     @abc.abstractmethod
     def process_element1(self, value: Any, ctx: Any) -> Any: ...
 
@@ -164,7 +172,7 @@ class CoProcessFunction(Function):
     def process_element2(self, value: Any, ctx: Any) -> Any: ...
 
 
-class KeyedCoProcessFunction(Function):
+class KeyedCoProcessFunction(Function, Generic[KEY, IN1, IN2, OUT]):
     @abc.abstractmethod
     def process_element1(self, value: Any, ctx: Any) -> Any: ...
 
@@ -213,7 +221,7 @@ class BaseBroadcastProcessFunction(Function):
             """A ``ReadOnlyBroadcastState``: its put/remove/clear raise StateAccessError."""
 
 
-class BroadcastProcessFunction(BaseBroadcastProcessFunction):
+class BroadcastProcessFunction(BaseBroadcastProcessFunction, Generic[IN1, IN2, OUT]):
     """Applied to a non-keyed DataStream connected to a BroadcastStream.
 
     Example:
@@ -240,7 +248,7 @@ class BroadcastProcessFunction(BaseBroadcastProcessFunction):
         """Called for each broadcast element on every subtask; may update the broadcast state."""
 
 
-class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
+class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction, Generic[KEY, IN1, IN2, OUT]):
     """Applied to a KeyedStream connected to a BroadcastStream: adds keyed state and timers.
 
     ``process_element`` and ``on_timer`` run with the element's (timer's) key current;
@@ -276,14 +284,14 @@ class KeyedBroadcastProcessFunction(BaseBroadcastProcessFunction):
         """Called when a registered timer fires; may yield outputs."""
 
 
-class SinkFunction(Function):
+class SinkFunction(Function, Generic[IN]):
     """A Python sink: ``invoke(value, context)`` per record (PyFlink only has Java sinks)."""
 
     @abc.abstractmethod
     def invoke(self, value: Any, context: Any) -> None: ...
 
 
-class SourceFunction(Function):
+class SourceFunction(Function, Generic[OUT]):
     """A push source (the article's and Java's style): ``run(ctx)`` emits with ``ctx.collect``.
 
     ``run`` executes on its own thread; ``cancel`` is called (from another thread) to stop it.

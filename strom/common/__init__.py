@@ -21,6 +21,7 @@ from strom.api.serialization import (
 )
 from strom.api.typeinfo import TypeInformation, Types
 from strom.api.watermarks import WatermarkStrategy
+from strom.runtime.job import JobClient, JobExecutionResult, JobStatus
 from strom.time.durations import Duration, Instant, Time
 
 __all__ = [
@@ -32,6 +33,9 @@ __all__ = [
     "Encoder",
     "ExecutionConfig",
     "Instant",
+    "JobClient",
+    "JobExecutionResult",
+    "JobStatus",
     "RestartStrategies",
     "RestartStrategyConfiguration",
     "Row",

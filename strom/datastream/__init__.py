@@ -61,6 +61,17 @@ from strom.api.state_backend import (
 from strom.api.windowing import AllWindowedStream, WindowedStream
 from strom.runtime.elements import OutputTag
 from strom.runtime.job import JobClient, JobExecutionResult, JobStatus
+from strom.window import (
+    CountWindow,
+    GlobalWindow,
+    MergingWindowAssigner,
+    TimeWindow,
+    Trigger,
+    TriggerResult,
+    Window,
+    WindowAssigner,
+)
+from strom.window.functions import ProcessWindowFunction, WindowFunction
 
 __all__ = [
     "AllWindowedStream", "WindowedStream",
@@ -77,4 +88,6 @@ __all__ = [
     "ExternalizedCheckpointRetention", "FileSystemCheckpointStorage", "FsStateBackend",
     "HashMapStateBackend", "JobManagerCheckpointStorage", "MemoryStateBackend",
     "PredefinedOptions", "RocksDBStateBackend", "StateBackend",
+    "CountWindow", "GlobalWindow", "MergingWindowAssigner", "ProcessWindowFunction", "TimeWindow",
+    "Trigger", "TriggerResult", "Window", "WindowAssigner", "WindowFunction",
 ]

@@ -7,3 +7,4 @@ from strom.api.datastream import (  # noqa: F401
     DataStreamSink,
     KeyedStream,
 )
+from strom.api.windowing import AllWindowedStream, WindowedStream  # noqa: F401

@@ -17,5 +17,6 @@ from strom.state import (
     ValueState,
     ValueStateDescriptor,
 )
+from strom.state.operator_state import OperatorStateStore
 
-__all__ = ['BroadcastState', 'ReadOnlyBroadcastState', 'AggregatingState', 'AggregatingStateDescriptor', 'AppendingState', 'ListState', 'ListStateDescriptor', 'MapState', 'MapStateDescriptor', 'MergingState', 'ReducingState', 'ReducingStateDescriptor', 'State', 'StateDescriptor', 'StateTtlConfig', 'ValueState', 'ValueStateDescriptor']
+__all__ = ['OperatorStateStore', 'BroadcastState', 'ReadOnlyBroadcastState', 'AggregatingState', 'AggregatingStateDescriptor', 'AppendingState', 'ListState', 'ListStateDescriptor', 'MapState', 'MapStateDescriptor', 'MergingState', 'ReducingState', 'ReducingStateDescriptor', 'State', 'StateDescriptor', 'StateTtlConfig', 'ValueState', 'ValueStateDescriptor']

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from strom.errors import JobDefinitionError, UserFunctionError, describe
 from strom.state import ValueStateDescriptor
@@ -30,6 +30,11 @@ from strom.window.triggers import (
     Trigger,
 )
 from strom.window.windows import MIN_LONG, CountWindow, GlobalWindow, TimeWindow
+
+T = TypeVar("T")
+"""The element type an assigner sees."""
+W = TypeVar("W")
+"""The window type an assigner assigns."""
 
 __all__ = [
     "CountSlidingWindowAssigner", "CountTumblingWindowAssigner", "DynamicEventTimeSessionWindows",
@@ -51,7 +56,7 @@ def _no_timestamp(name: str) -> UserFunctionError:
     return UserFunctionError(msg, operator=name)
 
 
-class WindowAssigner(ABC):
+class WindowAssigner(ABC, Generic[T, W]):
     """Assigns zero or more windows to each element (PyFlink's ``WindowAssigner``)."""
 
     class WindowAssignerContext(ABC):
@@ -80,10 +85,10 @@ class WindowAssigner(ABC):
         return None
 
 
-class MergingWindowAssigner(WindowAssigner):
+class MergingWindowAssigner(WindowAssigner[T, W]):
     """An assigner whose windows can merge (sessions)."""
 
-    class MergeCallback(ABC):
+    class MergeCallback(ABC, Generic[W]):
         @abstractmethod
         def merge(self, to_be_merged: Iterable[Any], merge_result: Any) -> None: ...
 
@@ -126,7 +131,7 @@ class _ProcessingTime:
 # -- tumbling ---------------------------------------------------------------------------------
 
 
-class _Tumbling(WindowAssigner):
+class _Tumbling(WindowAssigner[T, TimeWindow]):
     _name = ""
 
     def __init__(self, size: int, offset: int = 0) -> None:
@@ -150,7 +155,7 @@ class _Tumbling(WindowAssigner):
         return f"{self._name}({self.size})"
 
 
-class TumblingEventTimeWindows(_EventTime, _Tumbling):
+class TumblingEventTimeWindows(_EventTime, _Tumbling[T]):
     """Fixed-size, non-overlapping windows of event time.
 
     Example:
@@ -166,7 +171,7 @@ class TumblingEventTimeWindows(_EventTime, _Tumbling):
         return [TimeWindow(start, start + self.size)]
 
 
-class TumblingProcessingTimeWindows(_ProcessingTime, _Tumbling):
+class TumblingProcessingTimeWindows(_ProcessingTime, _Tumbling[T]):
     """Fixed-size, non-overlapping windows of the task's processing time."""
 
     _name = "TumblingProcessingTimeWindows"
@@ -180,7 +185,7 @@ class TumblingProcessingTimeWindows(_ProcessingTime, _Tumbling):
 # -- sliding ----------------------------------------------------------------------------------
 
 
-class _Sliding(WindowAssigner):
+class _Sliding(WindowAssigner[T, TimeWindow]):
     _name = ""
 
     def __init__(self, size: int, slide: int, offset: int = 0) -> None:
@@ -214,7 +219,7 @@ class _Sliding(WindowAssigner):
         return f"{self._name}({self.size}, {self.slide})"
 
 
-class SlidingEventTimeWindows(_EventTime, _Sliding):
+class SlidingEventTimeWindows(_EventTime, _Sliding[T]):
     """Windows of ``size`` event time starting every ``slide``: an element is in ``size/slide`` of them."""
 
     _name = "SlidingEventTimeWindows"
@@ -225,7 +230,7 @@ class SlidingEventTimeWindows(_EventTime, _Sliding):
         return self._windows(timestamp)
 
 
-class SlidingProcessingTimeWindows(_ProcessingTime, _Sliding):
+class SlidingProcessingTimeWindows(_ProcessingTime, _Sliding[T]):
     """Sliding windows of the task's processing time."""
 
     _name = "SlidingProcessingTimeWindows"
@@ -249,7 +254,7 @@ def _gap_function(extractor: Any, name: str) -> Callable[[Any], int]:
     return fn
 
 
-class _Sessions(MergingWindowAssigner):
+class _Sessions(MergingWindowAssigner[T, TimeWindow]):
     _name = ""
 
     def __init__(self, gap: int | None = None, extractor: Any = None) -> None:
@@ -288,7 +293,7 @@ class _Sessions(MergingWindowAssigner):
         return f"{self._name}({self.gap if self.extractor is None else self.extractor!r})"
 
 
-class EventTimeSessionWindows(_EventTime, _Sessions):
+class EventTimeSessionWindows(_EventTime, _Sessions[T]):
     """Session windows of event time: elements closer than the gap share a session.
 
     Example:
@@ -303,7 +308,7 @@ class EventTimeSessionWindows(_EventTime, _Sessions):
         return [self._window(element, timestamp)]
 
 
-class ProcessingTimeSessionWindows(_ProcessingTime, _Sessions):
+class ProcessingTimeSessionWindows(_ProcessingTime, _Sessions[T]):
     """Session windows of processing time."""
 
     _name = "ProcessingTimeSessionWindows"
@@ -328,13 +333,13 @@ class _DynamicGap:
         return cls(extractor)
 
 
-class DynamicEventTimeSessionWindows(_DynamicGap, EventTimeSessionWindows):
+class DynamicEventTimeSessionWindows(_DynamicGap, EventTimeSessionWindows[T]):
     """PyFlink's name for event-time sessions with a gap extractor."""
 
     _name = "DynamicEventTimeSessionWindows"
 
 
-class DynamicProcessingTimeSessionWindows(_DynamicGap, ProcessingTimeSessionWindows):
+class DynamicProcessingTimeSessionWindows(_DynamicGap, ProcessingTimeSessionWindows[T]):
     """PyFlink's name for processing-time sessions with a gap extractor."""
 
     _name = "DynamicProcessingTimeSessionWindows"
@@ -343,7 +348,7 @@ class DynamicProcessingTimeSessionWindows(_DynamicGap, ProcessingTimeSessionWind
 # -- global and count -------------------------------------------------------------------------
 
 
-class GlobalWindows(WindowAssigner):
+class GlobalWindows(WindowAssigner[T, GlobalWindow]):
     """Every element in the one :class:`GlobalWindow`; fires only with a custom trigger."""
 
     @staticmethod
@@ -363,7 +368,7 @@ class GlobalWindows(WindowAssigner):
         return "GlobalWindows()"
 
 
-class _CountWindows(WindowAssigner):
+class _CountWindows(WindowAssigner[T, CountWindow]):
     """What both count assigners share: the per-key element counter in keyed state, and the
     default trigger (fire and purge once a window holds ``size`` elements)."""
 
@@ -384,7 +389,7 @@ class _CountWindows(WindowAssigner):
         return False
 
 
-class CountTumblingWindowAssigner(_CountWindows):
+class CountTumblingWindowAssigner(_CountWindows[T]):
     """PyFlink's tumbling count windows: element ``n`` of a key goes to ``CountWindow(n // size)``.
 
     The per-key counter lives in keyed state. The default trigger fires (and purges, which
@@ -409,7 +414,7 @@ class CountTumblingWindowAssigner(_CountWindows):
         return f"CountTumblingWindowAssigner({self._window_size})"
 
 
-class CountSlidingWindowAssigner(_CountWindows):
+class CountSlidingWindowAssigner(_CountWindows[T]):
     """PyFlink's sliding count windows: window ``i`` holds elements ``i*slide .. i*slide+size-1``."""
 
     def __init__(self, window_size: int, window_slide: int) -> None:

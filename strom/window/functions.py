@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+IN = TypeVar("IN")
+OUT = TypeVar("OUT")
+KEY = TypeVar("KEY")
+W = TypeVar("W")
 
 __all__ = ["AllWindowFunction", "KeyedStateStore", "ProcessAllWindowFunction",
            "ProcessWindowFunction", "WindowFunction"]
@@ -55,24 +60,24 @@ class _WindowFunctionBase(abc.ABC):  # noqa: B024 - only optional hooks, as api'
         """Called once per subtask at the end, also after a failure."""
 
 
-class WindowFunction(_WindowFunctionBase):
+class WindowFunction(_WindowFunctionBase, Generic[IN, OUT, KEY, W]):
     """Evaluates a keyed window: ``apply(key, window, inputs)`` returns/yields the outputs."""
 
     @abc.abstractmethod
     def apply(self, key: Any, window: Any, inputs: Iterable[Any]) -> Iterable[Any] | None: ...
 
 
-class AllWindowFunction(_WindowFunctionBase):
+class AllWindowFunction(_WindowFunctionBase, Generic[IN, OUT, W]):
     """Evaluates a non-keyed window: ``apply(window, inputs)``."""
 
     @abc.abstractmethod
     def apply(self, window: Any, inputs: Iterable[Any]) -> Iterable[Any] | None: ...
 
 
-class ProcessWindowFunction(_WindowFunctionBase):
+class ProcessWindowFunction(_WindowFunctionBase, Generic[IN, OUT, KEY, W]):
     """Evaluates a keyed window with a context: window, times, per-window and global state."""
 
-    class Context(abc.ABC):
+    class Context(abc.ABC, Generic[W]):
         @abc.abstractmethod
         def window(self) -> Any:
             """The window being evaluated."""
@@ -99,7 +104,7 @@ class ProcessWindowFunction(_WindowFunctionBase):
         """The window is disposed of (its cleanup time passed): delete per-window state."""
 
 
-class ProcessAllWindowFunction(_WindowFunctionBase):
+class ProcessAllWindowFunction(_WindowFunctionBase, Generic[IN, OUT, W]):
     """Evaluates a non-keyed window with a context."""
 
     Context = ProcessWindowFunction.Context

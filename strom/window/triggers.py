@@ -15,11 +15,17 @@ from __future__ import annotations
 import operator
 from abc import ABC, abstractmethod
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from strom.errors import JobDefinitionError
 from strom.state import ReducingStateDescriptor
 from strom.time.durations import to_millis
+from strom.window.windows import CountWindow, GlobalWindow, TimeWindow, Window
+
+T = TypeVar("T")
+"""The element type a trigger sees."""
+W = TypeVar("W")
+"""The window type a trigger fires."""
 
 __all__ = [
     "ContinuousEventTimeTrigger", "ContinuousProcessingTimeTrigger", "CountTrigger",
@@ -50,7 +56,7 @@ class TriggerResult(Enum):
         return self.value[1]
 
 
-class Trigger(ABC):
+class Trigger(ABC, Generic[T, W]):
     """Decides when a pane fires (PyFlink's ``Trigger``)."""
 
     class TriggerContext(ABC):
@@ -126,7 +132,7 @@ CONTINUE, FIRE, PURGE, FIRE_AND_PURGE = (TriggerResult.CONTINUE, TriggerResult.F
                                          TriggerResult.PURGE, TriggerResult.FIRE_AND_PURGE)
 
 
-class EventTimeTrigger(Trigger):
+class EventTimeTrigger(Trigger[T, TimeWindow]):
     """Fires once the watermark passes the window's end (and again for each late element)."""
 
     @staticmethod
@@ -157,7 +163,7 @@ class EventTimeTrigger(Trigger):
         ctx.delete_event_time_timer(window.max_timestamp())
 
 
-class ProcessingTimeTrigger(Trigger):
+class ProcessingTimeTrigger(Trigger[T, TimeWindow]):
     """Fires once the task's processing time passes the window's end."""
 
     @staticmethod
@@ -186,7 +192,7 @@ class ProcessingTimeTrigger(Trigger):
         ctx.delete_processing_time_timer(window.max_timestamp())
 
 
-class _Continuous(Trigger):
+class _Continuous(Trigger[T, TimeWindow]):
     """Both continuous triggers: the next fire time of a pane in ``fire-time`` state, one timer
     for it in the trigger's time domain (``_register_timer``/``_delete_timer``)."""
 
@@ -241,7 +247,7 @@ class _Continuous(Trigger):
         return f"{type(self).__name__}({self.interval})"
 
 
-class ContinuousEventTimeTrigger(_Continuous):
+class ContinuousEventTimeTrigger(_Continuous[T]):
     """Fires every ``interval`` of event time within the window, and at its end."""
 
     def _register_timer(self, ctx: Any, time: int) -> None:
@@ -269,7 +275,7 @@ class ContinuousEventTimeTrigger(_Continuous):
         return CONTINUE
 
 
-class ContinuousProcessingTimeTrigger(_Continuous):
+class ContinuousProcessingTimeTrigger(_Continuous[T]):
     """Fires every ``interval`` of processing time (aligned to multiples of it) within the window."""
 
     def _register_timer(self, ctx: Any, time: int) -> None:
@@ -292,7 +298,7 @@ class ContinuousProcessingTimeTrigger(_Continuous):
         return CONTINUE
 
 
-class CountTrigger(Trigger):
+class CountTrigger(Trigger[T, CountWindow]):
     """Fires when the pane holds ``count`` elements (then counts again from zero)."""
 
     def __init__(self, count: int) -> None:
@@ -332,7 +338,7 @@ class CountTrigger(Trigger):
         return f"CountTrigger({self.count})"
 
 
-class PurgingTrigger(Trigger):
+class PurgingTrigger(Trigger[T, Window]):
     """Turns every FIRE of the nested trigger into FIRE_AND_PURGE."""
 
     def __init__(self, nested_trigger: Trigger) -> None:
@@ -367,7 +373,7 @@ class PurgingTrigger(Trigger):
         return f"PurgingTrigger({self.nested_trigger!r})"
 
 
-class NeverTrigger(Trigger):
+class NeverTrigger(Trigger[T, GlobalWindow]):
     """Never fires: the default trigger of :class:`GlobalWindows`."""
 
     def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:

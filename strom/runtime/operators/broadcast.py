@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from strom.errors import InvalidTypeError, StateAccessError, StromError, UserFunctionError, describe
 from strom.runtime.operators.co import CoProcessOperator
@@ -36,11 +36,14 @@ __all__ = [
     "ReadOnlyContext",
 ]
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 
 # -- state views -------------------------------------------------------------------------------
 
 
-class ReadOnlyBroadcastState:
+class ReadOnlyBroadcastState(Generic[K, V]):
     """PyFlink's ``ReadOnlyBroadcastState``: a read-only view of one broadcast state.
 
     Returned by ``ctx.get_broadcast_state(descriptor)`` in ``process_element`` and ``on_timer``.
@@ -116,7 +119,7 @@ class ReadOnlyBroadcastState:
         raise self._read_only("item deletion")
 
 
-class BroadcastState(ReadOnlyBroadcastState):
+class BroadcastState(ReadOnlyBroadcastState[K, V]):
     """PyFlink's ``BroadcastState``: the writable view given to ``process_broadcast_element``.
 
     ``items``/``keys``/``values`` return copies, so the state may be changed while iterating.
