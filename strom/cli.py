@@ -1,6 +1,9 @@
 """The ``strom`` command line: ``strom run FILE [ARGS...]`` runs a job script;
 ``strom checkpoints DIR`` lists the checkpoints and savepoints DIR holds; ``strom demo`` runs
-the log-analytics demo live on the embedded runtime (``strom.demo.cli``).
+the log-analytics demo live on the embedded runtime (``strom.demo.cli``); ``strom alias
+install`` / ``strom alias uninstall`` make ``import pyflink`` resolve to strom in every interpreter
+of the current environment (``python job.py``, pytest), unless PyFlink itself is installed
+(``strom.compat.site_alias``).
 
 ``strom run -s PATH [--allow-non-restored-state] [-D key=value ...] FILE`` restores the job from
 a savepoint or retained checkpoint (Flink's ``flink run -s``); ``-D`` sets any configuration key.
@@ -110,6 +113,28 @@ def _checkpoints(args: argparse.Namespace) -> int:
     return 0
 
 
+def _alias(args: argparse.Namespace) -> int:
+    from strom.compat import site_alias
+    from strom.compat.pyflink_alias import pyflink_installed
+
+    if args.action == "install":
+        pth = site_alias.install(args.site_dir)
+        print(f"strom alias: wrote {pth}; `import pyflink` now resolves to strom in this "
+              "environment (undo with `strom alias uninstall`)")
+        if pyflink_installed():
+            print("strom alias: PyFlink itself is installed here, so it is used instead; the "
+                  "alias applies only while PyFlink is absent", file=sys.stderr)
+        return 0
+    pth = site_alias.uninstall(args.site_dir)
+    if pth is None:
+        where = args.site_dir or site_alias.site_packages()
+        print(f"strom alias: no {site_alias.PTH_NAME} in {where}; nothing to remove",
+              file=sys.stderr)
+        return 1
+    print(f"strom alias: removed {pth}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strom", description="Flink's DataStream model in pure Python.")
     parser.add_argument("--version", action="version", version=f"strom {__version__}")
@@ -136,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     ckpts.add_argument("--no-verify", action="store_true",
                        help="do not read state files to check them against the manifest")
     ckpts.set_defaults(handler=_checkpoints)
+    alias = sub.add_parser("alias", help="make `import pyflink` resolve to strom in this "
+                                         "environment (python job.py, pytest), unless PyFlink "
+                                         "is installed")
+    alias.add_argument("action", choices=["install", "uninstall"],
+                       help="write or remove the strom_pyflink_alias.pth file")
+    alias.add_argument("--site-dir", metavar="DIR",
+                       help="the site directory to write to (default: this environment's "
+                            "site-packages)")
+    alias.set_defaults(handler=_alias)
     demo = sub.add_parser("demo", help="run the log-analytics demo live on the embedded runtime",
                           description="Generated web-server logs through a streaming pipeline "
                                       "(alerts, per-user and per-session metrics, dead letters, "

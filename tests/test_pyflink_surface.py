@@ -34,8 +34,6 @@ _JVM = ("a Java type-system or JVM knob: part 2 adds it raising UnsupportedFeatu
         "(docs/compatibility.md)")
 _WRAPPER = ("PyFlink's constructor wraps a Java object; strom's objects come from their factories "
             "(env.from_collection, WatermarkStrategy.for_..., Time.seconds): docs/compatibility.md")
-_RENAME = ("strom names a parameter differently (or has not PyFlink's); part 2 takes PyFlink's "
-           "name, so a keyword call with PyFlink's name fails until then")
 
 NOT_YET: dict[str, str] = {
     "strom.common.AssignerWithPeriodicWatermarksWrapper": _LATER,
@@ -150,9 +148,6 @@ NOT_YET_METHODS: dict[str, str] = {
     "strom.datastream.StreamExecutionEnvironment.set_python_requirements": _LATER,
     "strom.datastream.data_stream.CloseableIterator.next": _LATER,
     "strom.datastream.state.OperatorStateStore.get_broadcast_state": _LATER,
-    "strom.datastream.state.StateTtlConfig.CleanupStrategies.CleanupStrategy": _LATER,
-    "strom.datastream.state.StateTtlConfig.CleanupStrategies.EmptyCleanupStrategy": _LATER,
-    "strom.datastream.state.StateTtlConfig.CleanupStrategies.Strategies": _LATER,
     "strom.datastream.window.ContinuousEventTimeTrigger.register_next_fire_timestamp": _LATER,
     "strom.datastream.window.ContinuousProcessingTimeTrigger.register_next_fire_timestamp": _LATER,
     "strom.datastream.window.CountWindowSerializer.deserialize": _LATER,
@@ -168,27 +163,14 @@ SIGNATURE_DIFFERENCES: dict[str, str] = {
     "strom.common.Duration.__init__": _WRAPPER,
     "strom.common.JobClient.__init__": _WRAPPER,
     "strom.common.JobExecutionResult.__init__": _WRAPPER,
-    "strom.common.JobExecutionResult.get_accumulator_result": _RENAME,
-    "strom.common.RestartStrategies.FailureRateRestartStrategyConfiguration.__init__": _RENAME,
-    "strom.common.RestartStrategies.FixedDelayRestartStrategyConfiguration.__init__": _RENAME,
     "strom.common.Time.__init__": _WRAPPER,
     "strom.common.WatermarkStrategy.__init__": _WRAPPER,
     "strom.datastream.BroadcastConnectedStream.__init__": _WRAPPER,
-    "strom.datastream.BroadcastStream.__init__": _RENAME,
     "strom.datastream.DataStream.__init__": _WRAPPER,
     "strom.datastream.DataStreamSink.__init__": _WRAPPER,
     "strom.datastream.KeyedStream.__init__": _WRAPPER,
     "strom.datastream.StreamExecutionEnvironment.__init__": _WRAPPER,
     "strom.datastream.data_stream.CloseableIterator.__init__": _WRAPPER,
-    "strom.datastream.state.StateTtlConfig.CleanupStrategies.__init__": _RENAME,
-    "strom.datastream.window.CountTrigger.__init__": _RENAME,
-    "strom.datastream.window.CountTrigger.of": _RENAME,
-    "strom.datastream.window.DynamicEventTimeSessionWindows.__init__": _RENAME,
-    "strom.datastream.window.DynamicProcessingTimeSessionWindows.__init__": _RENAME,
-    "strom.datastream.window.EventTimeSessionWindows.__init__": _RENAME,
-    "strom.datastream.window.EventTimeSessionWindows.with_gap": _RENAME,
-    "strom.datastream.window.ProcessingTimeSessionWindows.__init__": _RENAME,
-    "strom.datastream.window.ProcessingTimeSessionWindows.with_gap": _RENAME,
 }
 """``strom.X.Class.method`` whose positional parameters differ from PyFlink's -> why."""
 

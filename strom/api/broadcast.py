@@ -50,7 +50,8 @@ class BroadcastStream:
     connect it to a DataStream or KeyedStream with ``connect``.
     """
 
-    def __init__(self, stream: DataStream, broadcast_state_descriptors: tuple[Any, ...]) -> None:
+    def __init__(self, input_stream: DataStream,
+                 broadcast_state_descriptors: tuple[Any, ...] | list[Any]) -> None:
         names: set[str] = set()
         for d in broadcast_state_descriptors:
             if not isinstance(d, MapStateDescriptor):
@@ -63,7 +64,7 @@ class BroadcastStream:
                        "each MapStateDescriptor its own name.")
                 raise JobDefinitionError(msg)
             names.add(d.name)
-        self._stream = stream  # the stream with the broadcast partitioning
+        self._stream = input_stream  # the stream with the broadcast partitioning
         self._descriptors = tuple(broadcast_state_descriptors)
 
     def get_broadcast_state_descriptors(self) -> list[MapStateDescriptor]:

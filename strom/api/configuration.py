@@ -151,12 +151,25 @@ class RestartStrategies:
             """A one-line description."""
             return "Restart deactivated."
 
-    @dataclass(frozen=True, slots=True)
+    @dataclass(frozen=True, slots=True, init=False)
     class FixedDelayRestartStrategyConfiguration(RestartStrategyConfiguration):
-        """Restart up to ``restart_attempts`` times, waiting the delay before each restart."""
+        """Restart up to ``restart_attempts`` times, waiting the delay before each restart.
+
+        PyFlink's constructor: ``(restart_attempts, delay_between_attempts_interval)``, the
+        interval as int milliseconds, ``timedelta``, ``Duration`` or ``Time``.
+        """
 
         restart_attempts: int
         delay_between_attempts_ms: int
+
+        def __init__(self, restart_attempts: int, delay_between_attempts_interval: object
+                     ) -> None:
+            where = "FixedDelayRestartStrategyConfiguration"
+            object.__setattr__(self, "restart_attempts",
+                               _count(restart_attempts, f"{where}(restart_attempts)"))
+            object.__setattr__(self, "delay_between_attempts_ms", to_millis(
+                delay_between_attempts_interval,  # type: ignore[arg-type]
+                f"{where}(delay_between_attempts_interval)"))
 
         def get_restart_attempts(self) -> int:
             """How many restarts are allowed."""
@@ -171,13 +184,29 @@ class RestartStrategies:
             return (f"Restart with fixed delay ({self.delay_between_attempts_ms} ms). "
                     f"#{self.restart_attempts} restart attempts.")
 
-    @dataclass(frozen=True, slots=True)
+    @dataclass(frozen=True, slots=True, init=False)
     class FailureRateRestartStrategyConfiguration(RestartStrategyConfiguration):
-        """Restart unless more than ``max_failure_rate`` failures happen within the interval."""
+        """Restart unless more than ``max_failure_rate`` failures happen within the interval.
+
+        PyFlink's constructor: ``(max_failure_rate, failure_interval,
+        delay_between_attempts_interval)``, intervals as int milliseconds, ``timedelta``,
+        ``Duration`` or ``Time``.
+        """
 
         max_failure_rate: int
         failure_interval_ms: int
         delay_between_attempts_ms: int
+
+        def __init__(self, max_failure_rate: int, failure_interval: object,
+                     delay_between_attempts_interval: object) -> None:
+            where = "FailureRateRestartStrategyConfiguration"
+            object.__setattr__(self, "max_failure_rate",
+                               _count(max_failure_rate, f"{where}(max_failure_rate)"))
+            object.__setattr__(self, "failure_interval_ms", to_millis(
+                failure_interval, f"{where}(failure_interval)"))  # type: ignore[arg-type]
+            object.__setattr__(self, "delay_between_attempts_ms", to_millis(
+                delay_between_attempts_interval,  # type: ignore[arg-type]
+                f"{where}(delay_between_attempts_interval)"))
 
         def get_max_failure_rate(self) -> int:
             """The most failures tolerated within the failure interval."""

@@ -6,10 +6,12 @@ use without importing them; ``strom run`` pre-defines them in the script's names
 """
 from strom.compat.pyflink_alias import (
            install_pyflink_alias,
+           install_pyflink_fallback,
            pyflink_installed,
            uninstall_pyflink_alias,
 )
 from strom.compat.script_globals import ARTICLE_GLOBALS, article_globals
 
-__all__ = ["ARTICLE_GLOBALS", "article_globals", "install_pyflink_alias", "pyflink_installed",
+__all__ = ["ARTICLE_GLOBALS", "article_globals", "install_pyflink_alias",
+           "install_pyflink_fallback", "pyflink_installed",
            "uninstall_pyflink_alias"]

@@ -46,8 +46,9 @@ class JobExecutionResult:
     def get_all_accumulator_results(self) -> dict[str, Any]:
         return dict(self.accumulators)
 
-    def get_accumulator_result(self, name: str) -> Any:
-        return self.accumulators.get(name)
+    def get_accumulator_result(self, accumulator_name: str) -> Any:
+        """The accumulator named ``accumulator_name``, or None if the job produced none."""
+        return self.accumulators.get(accumulator_name)
 
 
 class _Completed:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from strom.errors import InvalidTypeError, describe
+from strom.errors import InvalidTypeError, JobDefinitionError, describe
 
 __all__ = [
     "AggregatingStateDescriptor",
@@ -83,9 +83,27 @@ class StateTtlConfig:
     class CleanupStrategies:
         """Which background cleanups are configured (strom's heap backend honours the full
         snapshot cleanup; incremental cleanup is recorded for :meth:`MemoryStateBackend.
-        cleanup_expired` callers; the RocksDB filter is recorded for a RocksDB backend)."""
+        cleanup_expired` callers; the RocksDB filter is recorded for a RocksDB backend).
 
-        class IncrementalCleanupStrategy:
+        PyFlink's constructor: ``CleanupStrategies(strategies, is_cleanup_in_background)``, with
+        ``strategies`` a dict from :class:`Strategies` to a :class:`CleanupStrategy` (usually
+        built by :class:`StateTtlConfig.Builder`).
+        """
+
+        class Strategies(Enum):
+            """The kinds of cleanup, the keys of the ``strategies`` dict."""
+
+            FULL_STATE_SCAN_SNAPSHOT = 0
+            INCREMENTAL_CLEANUP = 1
+            ROCKSDB_COMPACTION_FILTER = 2
+
+        class CleanupStrategy:
+            """Base of the cleanup strategies' configurations."""
+
+        class EmptyCleanupStrategy(CleanupStrategy):
+            """A strategy without settings (the full snapshot cleanup's)."""
+
+        class IncrementalCleanupStrategy(CleanupStrategy):
             """Check ``cleanup_size`` entries per state access (and per record if asked)."""
 
             def __init__(self, cleanup_size: int, run_cleanup_for_every_record: bool) -> None:
@@ -100,7 +118,7 @@ class StateTtlConfig:
                 """Whether incremental cleanup also runs once per processed record."""
                 return self.every_record
 
-        class RocksdbCompactFilterCleanupStrategy:
+        class RocksdbCompactFilterCleanupStrategy(CleanupStrategy):
             """Cleanup in RocksDB compaction, querying the time every N entries."""
 
             def __init__(self, query_time_after_num_entries: int,
@@ -116,11 +134,17 @@ class StateTtlConfig:
                 """PyFlink-compatible accessor."""
                 return self.periodic_compaction_time
 
-        def __init__(self, full_snapshot: bool, incremental: Any, rocksdb: Any,
-                     is_cleanup_in_background: bool) -> None:
-            self.full_snapshot = full_snapshot
-            self.incremental = incremental
-            self.rocksdb = rocksdb
+        EMPTY_STRATEGY: Any = None  # an EmptyCleanupStrategy, set below the class
+
+        def __init__(self, strategies: dict[Any, Any], is_cleanup_in_background: bool) -> None:
+            kinds = StateTtlConfig.CleanupStrategies.Strategies
+            for kind in strategies:
+                if not isinstance(kind, kinds):
+                    msg = (f"CleanupStrategies: the keys of strategies are "
+                           f"StateTtlConfig.CleanupStrategies.Strategies members, got "
+                           f"{describe(kind)} ({type(kind).__name__})")
+                    raise JobDefinitionError(msg)
+            self.strategies = dict(strategies)
             self.cleanup_in_background = is_cleanup_in_background
 
         def is_cleanup_in_background(self) -> bool:
@@ -129,19 +153,24 @@ class StateTtlConfig:
 
         def in_full_snapshot(self) -> bool:
             """Whether expired entries are dropped from full snapshots."""
-            return self.full_snapshot
+            return (StateTtlConfig.CleanupStrategies.Strategies.FULL_STATE_SCAN_SNAPSHOT
+                    in self.strategies)
 
         def get_incremental_cleanup_strategy(self) -> Any:
             """The incremental strategy, defaulting to (5, False) when background cleanup is on."""
-            if self.incremental is None and self.cleanup_in_background:
+            found = self.strategies.get(
+                StateTtlConfig.CleanupStrategies.Strategies.INCREMENTAL_CLEANUP)
+            if found is None and self.cleanup_in_background:
                 return StateTtlConfig.CleanupStrategies.IncrementalCleanupStrategy(5, False)
-            return self.incremental
+            return found
 
         def get_rocksdb_compact_filter_cleanup_strategy(self) -> Any:
             """The RocksDB strategy, defaulting to 1000 entries when background cleanup is on."""
-            if self.rocksdb is None and self.cleanup_in_background:
+            found = self.strategies.get(
+                StateTtlConfig.CleanupStrategies.Strategies.ROCKSDB_COMPACTION_FILTER)
+            if found is None and self.cleanup_in_background:
                 return StateTtlConfig.CleanupStrategies.RocksdbCompactFilterCleanupStrategy(1000)
-            return self.rocksdb
+            return found
 
     class Builder:
         """Builder of :class:`StateTtlConfig` (PyFlink's fluent API)."""
@@ -228,8 +257,16 @@ class StateTtlConfig:
 
         def build(self) -> StateTtlConfig:
             """The immutable config."""
-            strategies = StateTtlConfig.CleanupStrategies(
-                self._full_snapshot, self._incremental, self._rocksdb, self._background)
+            kinds = StateTtlConfig.CleanupStrategies.Strategies
+            chosen: dict[Any, Any] = {}
+            if self._full_snapshot:
+                chosen[kinds.FULL_STATE_SCAN_SNAPSHOT] = \
+                    StateTtlConfig.CleanupStrategies.EMPTY_STRATEGY
+            if self._incremental is not None:
+                chosen[kinds.INCREMENTAL_CLEANUP] = self._incremental
+            if self._rocksdb is not None:
+                chosen[kinds.ROCKSDB_COMPACTION_FILTER] = self._rocksdb
+            strategies = StateTtlConfig.CleanupStrategies(chosen, self._background)
             return StateTtlConfig(self._update_type, self._visibility, self._characteristic,
                                   self._ttl, strategies)
 
@@ -276,6 +313,9 @@ class StateTtlConfig:
     def __repr__(self) -> str:
         return (f"StateTtlConfig(update_type={self.update_type.name}, "
                 f"state_visibility={self.state_visibility.name}, ttl_ms={self.ttl_ms})")
+
+
+StateTtlConfig.CleanupStrategies.EMPTY_STRATEGY = StateTtlConfig.CleanupStrategies.EmptyCleanupStrategy()
 
 
 class StateDescriptor:

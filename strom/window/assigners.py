@@ -257,7 +257,9 @@ def _gap_function(extractor: Any, name: str) -> Callable[[Any], int]:
 class _Sessions(MergingWindowAssigner[T, TimeWindow]):
     _name = ""
 
-    def __init__(self, gap: int | None = None, extractor: Any = None) -> None:
+    def __init__(self, session_gap: int | None = None,
+                 session_window_time_gap_extractor: Any = None) -> None:
+        gap, extractor = session_gap, session_window_time_gap_extractor
         if extractor is None and (gap is None or gap <= 0):
             raise JobDefinitionError(f"{self._name}: parameters must satisfy 0 < gap, got {gap} ms")
         self.gap = gap
@@ -265,9 +267,9 @@ class _Sessions(MergingWindowAssigner[T, TimeWindow]):
         self._extract = None if extractor is None else _gap_function(extractor, self._name)
 
     @classmethod
-    def with_gap(cls, gap: Any) -> Any:
-        """Sessions closed by ``gap`` of inactivity."""
-        return cls(_ms(gap, f"{cls._name}.with_gap"))
+    def with_gap(cls, size: Any) -> Any:
+        """Sessions closed by ``size`` (a gap) of inactivity."""
+        return cls(_ms(size, f"{cls._name}.with_gap"))
 
     @classmethod
     def with_dynamic_gap(cls, extractor: Any) -> Any:
@@ -322,7 +324,8 @@ class _DynamicGap:
 
     __slots__ = ()
 
-    def __init__(self, extractor: Any, _unused: Any = None) -> None:
+    def __init__(self, session_window_time_gap_extractor: Any, _unused: Any = None) -> None:
+        extractor = session_window_time_gap_extractor
         if isinstance(extractor, int):  # constructed by with_gap on this class
             super().__init__(extractor)  # type: ignore[call-arg]
         else:

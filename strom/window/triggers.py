@@ -301,15 +301,17 @@ class ContinuousProcessingTimeTrigger(_Continuous[T]):
 class CountTrigger(Trigger[T, CountWindow]):
     """Fires when the pane holds ``count`` elements (then counts again from zero)."""
 
-    def __init__(self, count: int) -> None:
-        if not isinstance(count, int) or count <= 0:
-            raise JobDefinitionError(f"CountTrigger: count must be an int > 0, got {count!r}")
-        self.count = count
+    def __init__(self, window_size: int) -> None:
+        if not isinstance(window_size, int) or window_size <= 0:
+            raise JobDefinitionError(
+                f"CountTrigger: window_size must be an int > 0, got {window_size!r}")
+        self.count = window_size
         self.state_desc = ReducingStateDescriptor("count", operator.add)
 
     @staticmethod
-    def of(count: int) -> CountTrigger:
-        return CountTrigger(count)
+    def of(window_size: int) -> CountTrigger:
+        """A trigger that fires once the pane holds ``window_size`` elements."""
+        return CountTrigger(window_size)
 
     def on_element(self, element: Any, timestamp: int | None, window: Any, ctx: Any) -> TriggerResult:
         state = ctx.get_partitioned_state(self.state_desc)
