@@ -28,7 +28,7 @@ import pytest
 
 SURFACE = json.loads((Path(__file__).parent / "pyflink_surface.json").read_text())
 
-_ASYNC = "not yet in strom: async I/O (AsyncDataStream) is planned, see docs/compatibility.md"
+_ASYNC = "not yet in strom: async I/O retries (AsyncRetryStrategy), see docs/compatibility.md"
 _LATER = "not yet in strom: part 2 of the PyFlink-parity work, see docs/compatibility.md"
 _JVM = ("a Java type-system or JVM knob: part 2 adds it raising UnsupportedFeatureError "
         "(docs/compatibility.md)")
@@ -48,12 +48,8 @@ NOT_YET: dict[str, str] = {
     "strom.common.TypeSerializer": _LATER,
     "strom.common.serialization.BulkWriterFactory": _LATER,
     "strom.common.serialization.RowFieldExtractorSchema": _LATER,
-    "strom.datastream.AsyncDataStream": _ASYNC,
-    "strom.datastream.AsyncFunction": _ASYNC,
     "strom.datastream.AsyncRetryPredicate": _ASYNC,
     "strom.datastream.AsyncRetryStrategy": _ASYNC,
-    "strom.datastream.functions.AsyncFunction": _ASYNC,
-    "strom.datastream.functions.AsyncFunctionDescriptor": _ASYNC,
     "strom.datastream.functions.AsyncRetryPredicate": _ASYNC,
     "strom.datastream.functions.AsyncRetryStrategy": _ASYNC,
     "strom.datastream.CustomCheckpointStorage": _LATER,

@@ -1,4 +1,5 @@
 """PyFlink's ``pyflink.datastream``: re-exports only (no logic here)."""
+from strom.api.async_io import AsyncDataStream, AsyncFunction
 from strom.api.broadcast import (
     BroadcastConnectedStream,
     BroadcastState,
@@ -74,7 +75,7 @@ from strom.window import (
 from strom.window.functions import ProcessWindowFunction, WindowFunction
 
 __all__ = [
-    "AllWindowedStream", "WindowedStream",
+    "AllWindowedStream", "WindowedStream", "AsyncDataStream", "AsyncFunction",
     "AggregateFunction", "BaseBroadcastProcessFunction", "BroadcastConnectedStream",
     "BroadcastProcessFunction", "BroadcastState", "BroadcastStream", "KeyedBroadcastProcessFunction",
     "ReadOnlyBroadcastState", "CheckpointConfig", "CheckpointingMode", "CloseableIterator",

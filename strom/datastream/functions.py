@@ -1,4 +1,5 @@
 """PyFlink's ``pyflink.datastream.functions``: re-exports only."""
+from strom.api.async_io import AsyncFunction, AsyncFunctionDescriptor
 from strom.api.checkpointed import (  # strom extra: Flink's Java interfaces, for Python
     CheckpointedFunction,
     CheckpointListener,
@@ -19,6 +20,6 @@ from strom.window.functions import (  # noqa: F401
     WindowFunction,
 )
 
-__all__ = [*_functions_all, "CheckpointListener", "CheckpointedFunction",
+__all__ = [*_functions_all, "AsyncFunction", "AsyncFunctionDescriptor", "CheckpointListener", "CheckpointedFunction",
            "TwoPhaseCommitSinkFunction", "AscendingTimestampExtractor", "AssignerWithPeriodicWatermarks",
            "AssignerWithPunctuatedWatermarks", "BoundedOutOfOrdernessTimestampExtractor"]

@@ -29,6 +29,9 @@ class TaskInfo:
     job_parameters: dict[str, str] = field(default_factory=dict)
     attempt_number: int = 0
     config: dict[str, Any] = field(default_factory=dict)
+    # Thread-safe: run an action on the task's thread at its next step, waking it (the task's
+    # mailbox, set by StreamTask). None outside a task (test harnesses).
+    post: Any = None
 
 
 class StreamingRuntimeContext:

@@ -92,6 +92,7 @@ class StreamTask:
         # Mailbox: actions other threads hand to this task, run at the start of its next step.
         self.mailbox: deque[Callable[[], Any]] = deque()
         self.wake: Callable[[], None] = lambda: None  # set by the executor: make the task step soon
+        info.post = self.post  # operators hand work from other threads to this task (async I/O)
         self.checkpoint_due: int | None = None  # set by the coordinator: end a source step then
         self._quick_steps = True  # the last whole source step took < QUICK_STEP_NS
         # Stop-with-savepoint: the id of the savepoint this task took and now waits on (it runs

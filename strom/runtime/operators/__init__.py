@@ -12,7 +12,7 @@ does not import them all: the operator classes listed in ``_EXPORTS``.
 from importlib import import_module
 
 _EXPORTS = {
-    "StreamOperator": "base", "UdfOperator": "base",
+    "StreamOperator": "base", "UdfOperator": "base", "AsyncWaitOperator": "async_wait",
     "BroadcastProcessOperator": "broadcast",
     "CoMapOperator": "co", "CoProcessOperator": "co", "TwoInputOperator": "co",
     "ProcessOperator": "process", "ReduceOperator": "reduce",

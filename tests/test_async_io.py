@@ -1,0 +1,256 @@
+"""Async I/O (``AsyncDataStream``, Flink's ``AsyncWaitOperator``) on every executor.
+
+The fake service is ``await asyncio.sleep(...)`` of a few milliseconds, its latency varying per
+element so that calls complete out of order; no test asserts on a duration.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+import pytest
+
+from strom.common import Time, WatermarkStrategy
+from strom.common.watermark_strategy import TimestampAssigner, Watermark, WatermarkGenerator
+from strom.datastream import (
+    AsyncDataStream,
+    AsyncFunction,
+    ProcessFunction,
+    StreamExecutionEnvironment,
+)
+from strom.errors import JobDefinitionError, StromError, UnsupportedError
+
+N = 60
+
+
+def latency(value: int) -> float:
+    """A few ms, larger for earlier elements of each group of 7: completions come out of order."""
+    return (7 - value % 7) * 0.002
+
+
+class Service(AsyncFunction):
+    """Multiplies by 10 after a varying delay; records the most calls in flight at once."""
+
+    stats: ClassVar[dict[str, int]] = {"now": 0, "max": 0}  # class-level: subtasks get copies
+
+    async def async_invoke(self, value: int) -> list:
+        stats = Service.stats
+        stats["now"] += 1
+        stats["max"] = max(stats["max"], stats["now"])
+        try:
+            await asyncio.sleep(latency(value))
+        finally:
+            stats["now"] -= 1
+        return [value * 10]
+
+
+def _env(executor: str) -> StreamExecutionEnvironment:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.executor = executor
+    return env
+
+
+def _collect(stream: Any) -> list:
+    with stream.execute_and_collect() as results:
+        return list(results)
+
+
+def test_ordered_wait_keeps_the_input_order(executor: str) -> None:
+    env = _env(executor)
+    out = AsyncDataStream.ordered_wait(env.from_collection(list(range(N))), Service(), Time.seconds(30), 8)
+    assert _collect(out.map(lambda v: v + 1)) == [v * 10 + 1 for v in range(N)]
+
+
+def test_unordered_wait_emits_every_result(executor: str) -> None:
+    env = _env(executor)
+    out = _collect(AsyncDataStream.unordered_wait(env.from_collection(list(range(N))), Service(),
+                                                  Time.seconds(30), 8))
+    assert sorted(out) == [v * 10 for v in range(N)]
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_capacity_bounds_the_calls_in_flight(executor: str, ordered: bool) -> None:
+    Service.stats.update(now=0, max=0)
+    env = _env(executor)
+    wait = AsyncDataStream.ordered_wait if ordered else AsyncDataStream.unordered_wait
+    out = _collect(wait(env.from_collection(list(range(N))), Service(), Time.seconds(30), capacity=4))
+    assert sorted(out) == [v * 10 for v in range(N)]
+    assert 2 <= Service.stats["max"] <= 4
+
+
+def test_end_of_input_waits_for_every_call(executor: str) -> None:
+    class Slow(AsyncFunction):
+        async def async_invoke(self, value: int) -> list:
+            await asyncio.sleep(0.03)  # the source ends long before any call completes
+            return [value, value]
+
+    env = _env(executor)
+    out = _collect(AsyncDataStream.unordered_wait(env.from_collection(list(range(20))), Slow(),
+                                                  Time.seconds(30), capacity=100))
+    assert sorted(out) == sorted(list(range(20)) * 2)
+
+
+class ByValue(TimestampAssigner):
+    def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
+        return value
+
+
+class EveryTenth(WatermarkGenerator):
+    """A watermark after every tenth element, at its timestamp."""
+
+    def on_event(self, event: Any, event_timestamp: int, output: Any) -> None:
+        if event % 10 == 9:
+            output.emit_watermark(Watermark(event_timestamp))
+
+
+class CheckNotLate(ProcessFunction):
+    """Passes on (value, timestamp, watermark seen); a record at or below the watermark is late."""
+
+    def process_element(self, value: Any, ctx: ProcessFunction.Context) -> Any:
+        yield value, ctx.timestamp(), ctx.timer_service().current_watermark()
+
+
+def test_unordered_wait_never_emits_across_a_watermark(executor: str) -> None:
+    env = _env(executor)
+    strategy = WatermarkStrategy.for_generator(lambda ctx: EveryTenth()).with_timestamp_assigner(ByValue())
+    stamped = env.from_collection(list(range(N))).assign_timestamps_and_watermarks(strategy)
+    out = _collect(AsyncDataStream.unordered_wait(stamped, Service(), Time.seconds(30), 20)
+                   .process(CheckNotLate()))
+    assert sorted(v for v, _, _ in out) == [v * 10 for v in range(N)]
+    for value, ts, watermark in out:
+        assert ts == value // 10  # results keep the input record's timestamp
+        assert ts > watermark, f"{value} came out after watermark {watermark}"
+    # every group of ten comes out after the watermark closing the group before it
+    assert [ts // 10 for _, ts, _ in out] == sorted(ts // 10 for _, ts, _ in out)
+
+
+def test_ordered_wait_keeps_timestamps_and_watermarks_in_place(executor: str) -> None:
+    env = _env(executor)
+    strategy = WatermarkStrategy.for_generator(lambda ctx: EveryTenth()).with_timestamp_assigner(ByValue())
+    stamped = env.from_collection(list(range(N))).assign_timestamps_and_watermarks(strategy)
+    out = _collect(AsyncDataStream.ordered_wait(stamped, Service(), Time.seconds(30), 5)
+                   .process(CheckNotLate()))
+    assert [v for v, _, _ in out] == [v * 10 for v in range(N)]
+    assert all(ts == v // 10 and ts > wm for v, ts, wm in out)
+
+
+class Hangs(AsyncFunction):
+    """Element 3 never answers in time."""
+
+    async def async_invoke(self, value: int) -> list:
+        await asyncio.sleep(60 if value == 3 else 0)
+        return [value]
+
+
+def test_timeout_override_supplies_a_fallback(executor: str) -> None:
+    class Fallback(Hangs):
+        def timeout(self, value: int) -> list:
+            return [f"fallback {value}"]
+
+    env = _env(executor)
+    out = _collect(AsyncDataStream.ordered_wait(env.from_collection(list(range(6))), Fallback(),
+                                                Time.milliseconds(50)))
+    assert out == [0, 1, 2, "fallback 3", 4, 5]
+
+
+def test_default_timeout_fails_naming_the_element_and_the_timeout(executor: str) -> None:
+    env = _env(executor)
+    out = AsyncDataStream.unordered_wait(env.from_collection(list(range(6))), Hangs(), Time.milliseconds(50))
+    with pytest.raises(StromError, match=r"failed on element 3: .*within the timeout of 50 ms"):
+        _collect(out)
+
+
+def test_an_exception_in_the_coroutine_names_the_element(executor: str) -> None:
+    class Fails(AsyncFunction):
+        async def async_invoke(self, value: int) -> list:
+            if value == 4:
+                raise ConnectionError("service down")
+            return [value]
+
+    env = _env(executor)
+    out = AsyncDataStream.ordered_wait(env.from_collection(list(range(8))), Fails(), Time.seconds(30))
+    with pytest.raises(StromError, match=r"'async wait operator' failed on element 4: ConnectionError: service down"):
+        _collect(out)
+
+
+def test_a_result_that_is_not_a_list_fails_at_that_element(executor: str) -> None:
+    class Scalar(AsyncFunction):
+        async def async_invoke(self, value: int) -> Any:
+            return value if value == 2 else [value]
+
+    env = _env(executor)
+    out = AsyncDataStream.unordered_wait(env.from_collection(list(range(5))), Scalar(), Time.seconds(30))
+    with pytest.raises(StromError, match=r"returned 2 \(int\) for element 2; expected a list"):
+        _collect(out)
+
+
+def test_async_invoke_must_be_a_coroutine_function() -> None:
+    class NotAsync(AsyncFunction):
+        def async_invoke(self, value: int) -> list:  # type: ignore[override]
+            return [value]
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    with pytest.raises(JobDefinitionError, match=r"'async_invoke' .* should be declared as 'async def'"):
+        AsyncDataStream.ordered_wait(env.from_collection([1]), NotAsync(), Time.seconds(1))
+    with pytest.raises(JobDefinitionError, match="capacity must be a positive int"):
+        AsyncDataStream.unordered_wait(env.from_collection([1]), Service(), Time.seconds(1), 0)
+    with pytest.raises(UnsupportedError, match="retries"):
+        AsyncDataStream.ordered_wait_with_retry(env.from_collection([1]), Service(), Time.seconds(1), None)
+
+
+def test_open_and_close_are_called_and_parallel_subtasks_each_get_a_copy(executor: str) -> None:
+    class Prefixed(AsyncFunction):
+        def open(self, runtime_context: Any) -> None:
+            self.prefix = runtime_context.get_index_of_this_subtask()
+
+        async def async_invoke(self, value: int) -> list:
+            await asyncio.sleep(latency(value))
+            return [(self.prefix, value)]
+
+    env = _env(executor)
+    env.set_parallelism(2)
+    out = _collect(AsyncDataStream.unordered_wait(env.from_collection(list(range(N))), Prefixed(),
+                                                  Time.seconds(30), 4))
+    assert sorted(v for _, v in out) == list(range(N))
+    assert {p for p, _ in out} == {0, 1}
+
+
+class Gated(AsyncFunction):
+    """Never answers (until cancelled): what is in flight at a checkpoint stays in flight."""
+
+    async def async_invoke(self, value: int) -> list:
+        await asyncio.sleep(3600)
+        return [value]
+
+
+class Echo(AsyncFunction):
+    async def async_invoke(self, value: int) -> list:
+        await asyncio.sleep(latency(value))
+        return [value]
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_elements_in_flight_are_checkpointed_and_invoked_again_after_restore(ordered: bool) -> None:
+    from strom.runtime.operators.async_wait import AsyncWaitOperator
+    from strom.testing import OneInputHarness
+    from strom.time.watermarks import Watermark as Mark
+
+    with OneInputHarness(AsyncWaitOperator("async wait operator", Gated(), 0, 10, ordered)) as h:
+        h.process_element(1, 10)
+        h.process_element(2, 20)
+        h.process_watermark(20)
+        h.process_element(3, 30)
+        snapshot = h.snapshot()
+        assert h.output == []  # nothing completed, the watermark waits behind 1 and 2
+    restored = OneInputHarness.restore(snapshot, lambda: AsyncWaitOperator("async wait operator", Echo(),
+                                                                           0, 10, ordered))
+    with restored:
+        restored.process_element(4, 40)
+        restored.end_input()
+        out = restored.output
+    assert Mark(20) in out
+    mark = out.index(Mark(20))
+    assert sorted(r.value for r in out[:mark]) == [1, 2]
+    assert sorted((r.value, r.timestamp) for r in out[mark + 1:]) == [(3, 30), (4, 40)]
+    if ordered:
+        assert [r.value for r in out if not isinstance(r, Mark)] == [1, 2, 3, 4]
