@@ -10,15 +10,18 @@ from typing import Any, ClassVar
 
 import pytest
 
-from strom.common import Time, WatermarkStrategy
+from strom.common import RestartStrategies, Time, WatermarkStrategy
 from strom.common.watermark_strategy import TimestampAssigner, Watermark, WatermarkGenerator
 from strom.datastream import (
     AsyncDataStream,
     AsyncFunction,
     ProcessFunction,
+    SinkFunction,
     StreamExecutionEnvironment,
 )
+from strom.datastream.functions import CheckpointListener
 from strom.errors import JobDefinitionError, StromError, UnsupportedError
+from strom.time.clock import ManualClock
 
 N = 60
 
@@ -254,3 +257,59 @@ def test_elements_in_flight_are_checkpointed_and_invoked_again_after_restore(ord
     assert sorted((r.value, r.timestamp) for r in out[mark + 1:]) == [(3, 30), (4, 40)]
     if ordered:
         assert [r.value for r in out if not isinstance(r, Mark)] == [1, 2, 3, 4]
+
+
+RESTORE_RUN: dict[str, Any] = {}
+
+
+def advance_clock(value: int) -> int:
+    """Moves the job's ManualClock 1 ms per record, so checkpoints come every few records."""
+    RESTORE_RUN["clock"].advance(1)
+    return value
+
+
+class FailOnceAfterACheckpoint(CheckpointListener):
+    """Fails at the first record after a checkpoint completed, once per test run."""
+
+    def notify_checkpoint_complete(self, checkpoint_id: int) -> None:
+        RESTORE_RUN["checkpointed"] = True
+
+    def notify_checkpoint_aborted(self, checkpoint_id: int) -> None:
+        pass
+
+    def map(self, value: int) -> int:
+        if RESTORE_RUN.get("checkpointed") and not RESTORE_RUN.get("failed"):
+            RESTORE_RUN["failed"] = True
+            raise RuntimeError("injected failure")
+        return value
+
+
+class Quick(AsyncFunction):
+    async def async_invoke(self, value: int) -> list:
+        await asyncio.sleep(0.001 * (value % 3))
+        return [value]
+
+
+class Remember(SinkFunction):
+    def invoke(self, value: Any, context: Any) -> None:
+        RESTORE_RUN["out"].append(value)
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_a_restart_from_a_checkpoint_loses_no_element_in_flight(executor: str, ordered: bool) -> None:
+    RESTORE_RUN.clear()
+    RESTORE_RUN["out"] = []
+    clock = RESTORE_RUN["clock"] = ManualClock(0)
+    env = _env(executor)
+    env.clock = clock
+    env.enable_checkpointing(20)
+    env.set_restart_strategy(RestartStrategies.fixed_delay_restart(1, 0))
+    wait = AsyncDataStream.ordered_wait if ordered else AsyncDataStream.unordered_wait
+    n = 1000
+    source = env.from_collection(list(range(n))).map(advance_clock)
+    # at a checkpoint up to 50 calls are in flight: they are in the snapshot, invoked again after it
+    (wait(source, Quick(), 0, 50).uid("async").map(FailOnceAfterACheckpoint())
+     .add_sink(Remember()))
+    result = env.execute("async restore")
+    assert RESTORE_RUN.get("failed") and result.restarts == 1
+    assert set(RESTORE_RUN["out"]) == set(range(n))
