@@ -18,8 +18,16 @@ from typing import TYPE_CHECKING, Any
 from strom.api._functions import fresh, positional_arity, require_methods, resolve
 from strom.api.aggregations import aggregation
 from strom.api.broadcast import BroadcastConnectedStream, BroadcastStream
-from strom.api.typeinfo import PickledBytesTypeInfo, TypeInformation, java_string
-from strom.errors import InvalidTypeError, JobDefinitionError, describe
+from strom.api.row import Row
+from strom.api.typeinfo import (
+    PickledBytesTypeInfo,
+    RowTypeInfo,
+    TupleTypeInfo,
+    TypeInformation,
+    java_string,
+)
+from strom.api.types import Types
+from strom.errors import InvalidTypeError, JobDefinitionError, UserFunctionError, describe
 from strom.graph import partitioners as P
 from strom.graph.transformations import Chaining, Kind, Transformation
 from strom.runtime.elements import OutputTag
@@ -155,6 +163,32 @@ class DataStream:
             return MapOperator("Map", f, resolve(f, "map", "map", "MapFunction"), ks)
 
         return self._udf(Kind.ONE_INPUT, "Map", factory, output_type)
+
+    def project(self, *field_indexes: int) -> DataStream:
+        """Keep the fields at ``field_indexes`` (in that order) of each tuple or Row element
+        (PyFlink's ``project``; Java names the operator "Projection"). A declared TUPLE or ROW
+        type becomes the projected type; Rows keep their field names."""
+        if not field_indexes or not all(type(i) is int and i >= 0 for i in field_indexes):
+            msg = (f"project: expected one or more field indexes (ints >= 0), got "
+                   f"{describe(field_indexes)}. Hint: ds.project(0, 2)")
+            raise JobDefinitionError(msg)
+        indexes = tuple(field_indexes)
+        in_type = self._t.output_type
+        out_type = None
+        if isinstance(in_type, (TupleTypeInfo, RowTypeInfo)):
+            types = in_type.get_field_types()
+            bad = [i for i in indexes if i >= len(types)]
+            if bad:
+                msg = (f"project: field index {bad[0]} is out of range for {in_type!r} "
+                       f"({len(types)} fields)")
+                raise JobDefinitionError(msg)
+            picked = [types[i] for i in indexes]
+            if isinstance(in_type, RowTypeInfo):
+                names = in_type.get_field_names()
+                out_type = Types.ROW_NAMED([names[i] for i in indexes], picked)
+            else:
+                out_type = Types.TUPLE(picked)
+        return self.map(_Projection(indexes), output_type=out_type).name("Projection")
 
     def flat_map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Zero or more outputs per element: ``func(value)`` yields or returns them."""
@@ -342,6 +376,33 @@ class DataStream:
             return AllWindowedStream(self, CountTumblingWindowAssigner(size))
         windowed = AllWindowedStream(self, GlobalWindows.create())
         return windowed.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide))
+
+
+class _Projection:
+    """``project``'s map: the chosen fields of a tuple (a tuple) or Row (a Row, names kept)."""
+
+    def __init__(self, indexes: tuple[int, ...]) -> None:
+        self.indexes = indexes
+
+    def __call__(self, value: Any) -> Any:
+        indexes = self.indexes
+        try:
+            if isinstance(value, Row):
+                row = Row(*(value[i] for i in indexes))
+                names = value._fields
+                if names is not None:
+                    row.set_field_names([names[i] for i in indexes])
+                row.set_row_kind(value.get_row_kind())
+                return row
+            if isinstance(value, (tuple, list)):
+                return tuple(value[i] for i in indexes)
+        except IndexError:
+            msg = (f"project{indexes}: element {describe(value)} has no field "
+                   f"{max(indexes)}; project needs elements with at least {max(indexes) + 1} fields")
+            raise UserFunctionError(msg, operator="Projection", element=value) from None
+        msg = (f"project{indexes}: expected a tuple or Row element, got {describe(value)} "
+               f"({type(value).__name__}). Hint: map to a tuple first")
+        raise UserFunctionError(msg, operator="Projection", element=value)
 
 
 class _Failure:
