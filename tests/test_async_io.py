@@ -15,12 +15,15 @@ from strom.common.watermark_strategy import TimestampAssigner, Watermark, Waterm
 from strom.datastream import (
     AsyncDataStream,
     AsyncFunction,
+    AsyncRetryStrategy,
     ProcessFunction,
     SinkFunction,
     StreamExecutionEnvironment,
 )
+from strom.datastream.async_retry_predicates import empty_result_predicate, has_exception_predicate
+from strom.datastream.async_retry_strategies import ExponentialBackoffDelayRetryStrategy
 from strom.datastream.functions import CheckpointListener
-from strom.errors import JobDefinitionError, StromError, UnsupportedError
+from strom.errors import JobDefinitionError, StromError
 from strom.time.clock import ManualClock
 
 N = 60
@@ -197,8 +200,11 @@ def test_async_invoke_must_be_a_coroutine_function() -> None:
         AsyncDataStream.ordered_wait(env.from_collection([1]), NotAsync(), Time.seconds(1))
     with pytest.raises(JobDefinitionError, match="capacity must be a positive int"):
         AsyncDataStream.unordered_wait(env.from_collection([1]), Service(), Time.seconds(1), 0)
-    with pytest.raises(UnsupportedError, match="retries"):
+    with pytest.raises(JobDefinitionError, match="retry strategy should not be None"):
         AsyncDataStream.ordered_wait_with_retry(env.from_collection([1]), Service(), Time.seconds(1), None)
+    strategy = AsyncRetryStrategy.fixed_delay(2, 1, None, has_exception_predicate)
+    with pytest.raises(JobDefinitionError, match=r"a timeout \(> 0\) must be configured"):
+        AsyncDataStream.unordered_wait_with_retry(env.from_collection([1]), Service(), 0, strategy)
 
 
 def test_open_and_close_are_called_and_parallel_subtasks_each_get_a_copy(executor: str) -> None:
@@ -313,3 +319,63 @@ def test_a_restart_from_a_checkpoint_loses_no_element_in_flight(executor: str, o
     result = env.execute("async restore")
     assert RESTORE_RUN.get("failed") and result.restarts == 1
     assert set(RESTORE_RUN["out"]) == set(range(n))
+
+
+ATTEMPTS: dict[int, int] = {}  # value -> calls so far (module-level: subtasks get copies)
+
+
+class Flaky(AsyncFunction):
+    """Fails (or, with ``empty``, answers []) on the first two attempts of every element."""
+
+    def __init__(self, empty: bool = False, always: bool = False) -> None:
+        self.empty = empty
+        self.always = always
+
+    async def async_invoke(self, value: int) -> list:
+        ATTEMPTS[value] = ATTEMPTS.get(value, 0) + 1
+        await asyncio.sleep(latency(value) / 4)
+        if self.always or ATTEMPTS[value] <= 2:
+            if self.empty:
+                return []
+            raise ConnectionError(f"attempt {ATTEMPTS[value]} failed")
+        return [value]
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_retry_on_exceptions_until_a_call_succeeds(executor: str, ordered: bool) -> None:
+    ATTEMPTS.clear()
+    env = _env(executor)
+    wait = AsyncDataStream.ordered_wait_with_retry if ordered else AsyncDataStream.unordered_wait_with_retry
+    strategy = AsyncRetryStrategy.fixed_delay(3, 1, None, has_exception_predicate)
+    out = _collect(wait(env.from_collection(list(range(20))), Flaky(), Time.seconds(30), strategy, 5))
+    assert (out if ordered else sorted(out)) == list(range(20))
+    assert ATTEMPTS == {v: 3 for v in range(20)}
+
+
+def test_retry_on_empty_results_with_exponential_backoff(executor: str) -> None:
+    ATTEMPTS.clear()
+    env = _env(executor)
+    strategy = AsyncRetryStrategy.exponential_backoff(5, 1, 4, 2.0, empty_result_predicate, None)
+    out = _collect(AsyncDataStream.ordered_wait_with_retry(
+        env.from_collection(list(range(10))), Flaky(empty=True), Time.seconds(30), strategy))
+    assert out == list(range(10))
+    assert ATTEMPTS == {v: 3 for v in range(10)}
+
+
+def test_when_the_retries_run_out_the_last_exception_fails_the_job(executor: str) -> None:
+    ATTEMPTS.clear()
+    env = _env(executor)
+    strategy = AsyncRetryStrategy.fixed_delay(2, 1, None, has_exception_predicate)
+    out = AsyncDataStream.unordered_wait_with_retry(env.from_collection([7]), Flaky(always=True),
+                                                    Time.seconds(30), strategy)
+    with pytest.raises(StromError, match="failed on element 7: ConnectionError: attempt 3 failed"):
+        _collect(out)
+    assert ATTEMPTS == {7: 3}
+
+
+def test_exponential_backoff_delays() -> None:
+    strategy = ExponentialBackoffDelayRetryStrategy(10, 10, 50, 2.0, None, None)
+    assert [strategy.get_backoff_time_millis(a) for a in range(1, 6)] == [10, 20, 40, 50, 50]
+    assert strategy.can_retry(10) and not strategy.can_retry(11)
+    with pytest.raises(JobDefinitionError, match="max_attempts should be greater than zero"):
+        AsyncRetryStrategy.fixed_delay(0, 1, None, None)

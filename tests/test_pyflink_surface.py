@@ -28,7 +28,6 @@ import pytest
 
 SURFACE = json.loads((Path(__file__).parent / "pyflink_surface.json").read_text())
 
-_ASYNC = "not yet in strom: async I/O retries (AsyncRetryStrategy), see docs/compatibility.md"
 _LATER = "not yet in strom: part 2 of the PyFlink-parity work, see docs/compatibility.md"
 _JVM = ("a Java type-system or JVM knob: part 2 adds it raising UnsupportedFeatureError "
         "(docs/compatibility.md)")
@@ -48,10 +47,6 @@ NOT_YET: dict[str, str] = {
     "strom.common.TypeSerializer": _LATER,
     "strom.common.serialization.BulkWriterFactory": _LATER,
     "strom.common.serialization.RowFieldExtractorSchema": _LATER,
-    "strom.datastream.AsyncRetryPredicate": _ASYNC,
-    "strom.datastream.AsyncRetryStrategy": _ASYNC,
-    "strom.datastream.functions.AsyncRetryPredicate": _ASYNC,
-    "strom.datastream.functions.AsyncRetryStrategy": _ASYNC,
     "strom.datastream.CustomCheckpointStorage": _LATER,
     "strom.datastream.CustomStateBackend": _LATER,
     "strom.datastream.state_backend.CustomStateBackend": _LATER,

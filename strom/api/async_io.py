@@ -17,8 +17,9 @@ import inspect
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from strom.api._functions import fresh
+from strom.api.async_retry import NO_RETRY_STRATEGY, AsyncRetryStrategy
 from strom.api.functions import Function
-from strom.errors import JobDefinitionError, UnsupportedError, describe
+from strom.errors import JobDefinitionError, describe
 from strom.graph.transformations import Kind
 from strom.runtime.operators.async_wait import AsyncWaitOperator
 from strom.time.durations import to_millis
@@ -89,26 +90,29 @@ class AsyncDataStream:
 
     @staticmethod
     def unordered_wait_with_retry(data_stream: DataStream, async_function: AsyncFunction, timeout: Any,
-                                  async_retry_strategy: Any, capacity: int = 100,
+                                  async_retry_strategy: AsyncRetryStrategy, capacity: int = 100,
                                   output_type: TypeInformation | None = None) -> DataStream:
-        """Not yet in strom: async I/O with retries (raises ``UnsupportedError``)."""
-        raise UnsupportedError(
-            "AsyncDataStream.unordered_wait_with_retry: retries of async calls are not in strom yet. "
-            "Hint: retry inside async_invoke, or use unordered_wait (docs/compatibility.md).")
+        """``unordered_wait`` whose calls are tried again as ``async_retry_strategy`` says (see
+        :mod:`strom.api.async_retry`); the timeout (required, > 0) covers every attempt."""
+        return _apply(data_stream, async_function, timeout, capacity, output_type,
+                      AsyncFunctionDescriptor.OutputMode.UNORDERED, async_retry_strategy)
 
     @staticmethod
     def ordered_wait_with_retry(data_stream: DataStream, async_function: AsyncFunction, timeout: Any,
-                                async_retry_strategy: Any, capacity: int = 100,
+                                async_retry_strategy: AsyncRetryStrategy, capacity: int = 100,
                                 output_type: TypeInformation | None = None) -> DataStream:
-        """Not yet in strom: async I/O with retries (raises ``UnsupportedError``)."""
-        raise UnsupportedError(
-            "AsyncDataStream.ordered_wait_with_retry: retries of async calls are not in strom yet. "
-            "Hint: retry inside async_invoke, or use ordered_wait (docs/compatibility.md).")
+        """``ordered_wait`` whose calls are tried again as ``async_retry_strategy`` says (see
+        :mod:`strom.api.async_retry`); the timeout (required, > 0) covers every attempt."""
+        return _apply(data_stream, async_function, timeout, capacity, output_type,
+                      AsyncFunctionDescriptor.OutputMode.ORDERED, async_retry_strategy)
 
 
 def _apply(data_stream: DataStream, async_function: Any, timeout: Any, capacity: int,
-           output_type: Any, mode: AsyncFunctionDescriptor.OutputMode) -> DataStream:
+           output_type: Any, mode: AsyncFunctionDescriptor.OutputMode,
+           retry_strategy: Any = NO_RETRY_STRATEGY) -> DataStream:
     where = f"AsyncDataStream.{'ordered' if mode is mode.ORDERED else 'unordered'}_wait"
+    if retry_strategy is not NO_RETRY_STRATEGY:
+        where += "_with_retry"
     if isinstance(async_function, type):
         raise JobDefinitionError(
             f"{where}: got the class {async_function.__name__}, not an instance. "
@@ -124,12 +128,33 @@ def _apply(data_stream: DataStream, async_function: Any, timeout: Any, capacity:
         raise JobDefinitionError(
             f"{where}: capacity must be a positive int (the most calls in flight per subtask), "
             f"got {describe(capacity)}. Hint: the default is 100.")
+    _check_retry(retry_strategy, timeout_ms, where)
     ordered = mode is AsyncFunctionDescriptor.OutputMode.ORDERED
+    retry = None if retry_strategy is NO_RETRY_STRATEGY else retry_strategy
 
     def factory() -> AsyncWaitOperator:
-        return AsyncWaitOperator(OPERATOR_NAME, fresh(async_function), timeout_ms, capacity, ordered)
+        return AsyncWaitOperator(OPERATOR_NAME, fresh(async_function), timeout_ms, capacity, ordered,
+                                 fresh(retry) if retry is not None else None)
 
     return data_stream._udf(Kind.ONE_INPUT, OPERATOR_NAME, factory, output_type)
+
+
+def _check_retry(strategy: Any, timeout_ms: int, where: str) -> None:
+    """PyFlink's checks of a retry strategy, as JobDefinitionErrors."""
+    if strategy is None:
+        raise JobDefinitionError(f"{where}: the async retry strategy should not be None. "
+                                 "Hint: AsyncRetryStrategy.no_restart() for none.")
+    if strategy is NO_RETRY_STRATEGY:
+        return
+    if not isinstance(strategy, AsyncRetryStrategy):
+        raise JobDefinitionError(
+            f"{where}: expected an AsyncRetryStrategy, got {describe(strategy)} ({type(strategy).__name__}). "
+            "Hint: AsyncRetryStrategy.fixed_delay(...) or exponential_backoff(...).")
+    if timeout_ms <= 0:
+        raise JobDefinitionError(f"{where}: a timeout (> 0) must be configured with a retry strategy; "
+                                 f"got {timeout_ms} ms. Hint: it bounds all attempts of a call.")
+    if strategy.get_retry_predicate() is None:
+        raise JobDefinitionError(f"{where}: the retry predicate of {type(strategy).__name__} is None.")
 
 
 __all__ = ["AsyncDataStream", "AsyncFunction", "AsyncFunctionDescriptor"]

@@ -1,5 +1,6 @@
 """PyFlink's ``pyflink.datastream``: re-exports only (no logic here)."""
 from strom.api.async_io import AsyncDataStream, AsyncFunction
+from strom.api.async_retry import AsyncRetryPredicate, AsyncRetryStrategy
 from strom.api.broadcast import (
     BroadcastConnectedStream,
     BroadcastState,
@@ -76,6 +77,7 @@ from strom.window.functions import ProcessWindowFunction, WindowFunction
 
 __all__ = [
     "AllWindowedStream", "WindowedStream", "AsyncDataStream", "AsyncFunction",
+    "AsyncRetryPredicate", "AsyncRetryStrategy",
     "AggregateFunction", "BaseBroadcastProcessFunction", "BroadcastConnectedStream",
     "BroadcastProcessFunction", "BroadcastState", "BroadcastStream", "KeyedBroadcastProcessFunction",
     "ReadOnlyBroadcastState", "CheckpointConfig", "CheckpointingMode", "CloseableIterator",

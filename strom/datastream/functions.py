@@ -1,5 +1,6 @@
 """PyFlink's ``pyflink.datastream.functions``: re-exports only."""
 from strom.api.async_io import AsyncFunction, AsyncFunctionDescriptor
+from strom.api.async_retry import AsyncRetryPredicate, AsyncRetryStrategy
 from strom.api.checkpointed import (  # strom extra: Flink's Java interfaces, for Python
     CheckpointedFunction,
     CheckpointListener,
@@ -20,6 +21,7 @@ from strom.window.functions import (  # noqa: F401
     WindowFunction,
 )
 
-__all__ = [*_functions_all, "AsyncFunction", "AsyncFunctionDescriptor", "CheckpointListener", "CheckpointedFunction",
+__all__ = [*_functions_all, "AsyncFunction", "AsyncFunctionDescriptor", "AsyncRetryPredicate",
+           "AsyncRetryStrategy", "CheckpointListener", "CheckpointedFunction",
            "TwoPhaseCommitSinkFunction", "AscendingTimestampExtractor", "AssignerWithPeriodicWatermarks",
            "AssignerWithPunctuatedWatermarks", "BoundedOutOfOrdernessTimestampExtractor"]

@@ -19,12 +19,17 @@ Flink's rules:
 * an exception from the coroutine, or a result that is not a list, fails the job naming the
   element;
 * at end of input the operator waits for every queued record before ``finish`` (``endInput``);
+* with a retry strategy (``*_with_retry``), a result or exception its predicate accepts is
+  tried again after the strategy's backoff (the task's clock) while ``can_retry(attempts)``
+  holds; the timeout covers every attempt;
 * a checkpoint holds the queued records (and watermarks) in operator list state; after a
   restore they are invoked again.
 """
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -41,7 +46,7 @@ MAX_WAIT_S = 0.1  # longest blocking wait between two checks of the timeouts (a 
 class _Entry:
     """One input record: its value, timestamp and, once complete, its results."""
 
-    __slots__ = ("value", "ts", "done", "results", "future", "segment")
+    __slots__ = ("value", "ts", "done", "results", "future", "segment", "attempts")
 
     def __init__(self, value: Any, ts: Any) -> None:
         self.value = value
@@ -50,6 +55,7 @@ class _Entry:
         self.results: list = []
         self.future: Any = None
         self.segment: _Segment | None = None
+        self.attempts = 1
 
 
 class _Mark:
@@ -74,8 +80,10 @@ class _Segment:
 class AsyncWaitOperator(UdfOperator):
     """Runs ``function.async_invoke(value)`` (a coroutine returning a list) for every record."""
 
-    def __init__(self, name: str, function: Any, timeout_ms: int, capacity: int, ordered: bool) -> None:
+    def __init__(self, name: str, function: Any, timeout_ms: int, capacity: int, ordered: bool,
+                 retry_strategy: Any = None) -> None:
         super().__init__(name, function)
+        self.retry_strategy = retry_strategy
         self.timeout_ms = timeout_ms
         self.capacity = capacity
         self.ordered = ordered
@@ -85,7 +93,9 @@ class AsyncWaitOperator(UdfOperator):
         self._segments: deque[Any] = deque([_Segment()])  # unordered: _Segment and _Mark
         self._completed: deque[tuple[_Entry, Any, BaseException | None]] = deque()
         self._deadlines: deque[tuple[int, _Entry]] = deque()
-        self._timer_armed = False
+        self._retries: list[tuple[int, int, _Entry]] = []  # heap: (due, sequence, entry)
+        self._retry_seq = itertools.count()
+        self._timer_at: int | None = None  # the earliest processing-time timer registered
         self._posted = False
         self._event = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -98,6 +108,11 @@ class AsyncWaitOperator(UdfOperator):
         fn = self.function
         self._invoke = fn.async_invoke
         self._on_timeout = getattr(fn, "timeout", None)
+        strategy = self.retry_strategy
+        predicate = strategy.get_retry_predicate() if strategy is not None else None
+        self._retry_on_result = predicate.result_predicate() if predicate is not None else None
+        self._retry_on_error = predicate.exception_predicate() if predicate is not None else None
+        self._retrying = self._retry_on_result is not None or self._retry_on_error is not None
         assert self.info is not None
         self._post = getattr(self.info, "post", None)
         self._state = self.operator_state.get_list_state(ListStateDescriptor(IN_FLIGHT_STATE))
@@ -199,6 +214,8 @@ class AsyncWaitOperator(UdfOperator):
             entry, result, error = completed.popleft()
             if entry.done:
                 continue  # it timed out meanwhile
+            if self._retrying and self._retry(entry, result, error):
+                continue
             if error is not None:
                 raise self.fail(error, entry.value) from error
             self._complete(entry, result)
@@ -262,38 +279,78 @@ class AsyncWaitOperator(UdfOperator):
             self._drain()
             if done():
                 return
-            self._expire(now())
+            self._service(now())
             if done():
                 return
-            wait = MAX_WAIT_S
-            if self._deadlines:
-                wait = min(wait, max(0.0, (self._deadlines[0][0] - now()) / 1000))
+            wait, due = MAX_WAIT_S, self._next_due()
+            if due is not None:
+                wait = min(wait, max(0.0, (due - now()) / 1000))
             if not self._completed:
                 event.wait(wait)
 
-    # -- timeouts (on the task's clock) --
+    # -- timeouts and retry delays (on the task's clock) --
+    def _next_due(self) -> int | None:
+        """The earliest call deadline or retry time (None: nothing waits on the clock)."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][1].done:
+            deadlines.popleft()
+        due = deadlines[0][0] if deadlines else None
+        if self._retries and (due is None or self._retries[0][0] < due):
+            due = self._retries[0][0]
+        return due
+
     def _arm(self) -> None:
-        """Keep one processing-time timer at the oldest deadline (deadlines only grow)."""
-        if self._timer_armed or not self._deadlines:
+        """Keep a processing-time timer at the next due time (extra timers that fire early or
+        late are harmless: the callback only acts on what is due)."""
+        due = self._next_due()
+        if due is None or (self._timer_at is not None and self._timer_at <= due):
             return
         assert self.info is not None
-        self._timer_armed = True
-        self.info.processing_time.register(self._deadlines[0][0], self._on_timer)
+        self._timer_at = due
+        self.info.processing_time.register(due, self._on_timer)
 
     def _on_timer(self, timestamp: int) -> None:
-        self._timer_armed = False
+        if self._timer_at == timestamp:
+            self._timer_at = None
         assert self.info is not None
-        self._expire(self.info.processing_time.now())
+        self._service(self.info.processing_time.now())
         self._emit_ready()
-        self._arm()
 
-    def _expire(self, now: int) -> None:
+    def _service(self, now: int) -> None:
+        """Time out the calls past their deadline and start the retries that are due."""
         deadlines = self._deadlines
         while deadlines and (deadlines[0][1].done or deadlines[0][0] <= now):
             _, entry = deadlines.popleft()
             if not entry.done:
                 self._timed_out(entry)
+        retries = self._retries
+        while retries and retries[0][0] <= now:
+            entry = heapq.heappop(retries)[2]
+            if not entry.done:  # else it timed out while waiting for its retry
+                assert self._loop is not None
+                entry.future = asyncio.run_coroutine_threadsafe(self._call(entry), self._loop)
+        if self._timer_at is not None and self._timer_at <= now:
+            self._timer_at = None
         self._arm()
+
+    def _retry(self, entry: _Entry, result: Any, error: BaseException | None) -> bool:
+        """Schedule another attempt when the strategy says so (PyFlink's rules); True if it did."""
+        strategy = self.retry_strategy
+        try:
+            check = self._retry_on_result if error is None else self._retry_on_error
+            if check is None or not check(result if error is None else error):
+                return False
+            if not strategy.can_retry(entry.attempts):
+                return False
+            delay = int(strategy.get_backoff_time_millis(entry.attempts))
+        except Exception as exc:
+            raise self.fail(exc, entry.value, "the retry strategy for element") from exc
+        entry.attempts += 1
+        assert self.info is not None
+        due = self.info.processing_time.now() + max(0, delay)
+        heapq.heappush(self._retries, (due, next(self._retry_seq), entry))
+        self._arm()
+        return True
 
     def _timed_out(self, entry: _Entry) -> None:
         entry.future.cancel()
