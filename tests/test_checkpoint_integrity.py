@@ -48,9 +48,12 @@ def test_exactly_once_with_checkpoints_in_storage(executor: str, storage: str, t
     failures = Failures(uuid.uuid4().hex, [9_000, 18_000])
     build(env, clock, N, Count(failures), file_sink(str(tmp_path / "out")))
     result = env.execute("stored")
-    assert result.restarts == 2
+    # both failures fire; at parallelism 2 the source may run ahead of the failing subtask, so
+    # both can hit one attempt
+    assert failures.fired == {9_000, 18_000} and result.restarts in (1, 2)
     restored = _restored(failures)  # per attempt, per subtask of the counting function
-    assert len(restored) == 6 and None not in restored[-2:]  # the last restart used a checkpoint
+    assert len(restored) == 2 * (result.restarts + 1)
+    assert None not in restored[-2:]  # the last restart used a checkpoint
     paths = [c["path"] for c in result.checkpoints["history"] if c["status"] == "COMPLETED"]
     assert paths and all(p.startswith(base.rstrip("/")) for p in paths)
     got = finished_lines(str(tmp_path / "out"))

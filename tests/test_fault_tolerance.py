@@ -58,7 +58,10 @@ def run_with_failures(executor: str, parallelism: int, points: list[int], out: s
     build(env, clock, N, Count(failures), file_sink(out))
     result = env.execute("exactly once")
     assert failures.fired == set(points)
-    assert result.restarts == len(points)
+    if parallelism == 1:
+        assert result.restarts == len(points)
+    else:  # the source may run ahead of the failing subtask: two failures can hit one attempt
+        assert min(1, len(points)) <= result.restarts <= len(points)
     return result
 
 

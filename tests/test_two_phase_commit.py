@@ -113,7 +113,11 @@ def test_failures_leave_exactly_the_failure_free_output(tmp_path: Path, executor
     expected, clean = run(tmp_path, executor, parallelism, [])
     assert clean.restarts == 0 and len(expected) == N
     got, result = run(tmp_path, executor, parallelism, [3_001, 9_999, 15_000])
-    assert result.restarts == 3
+    # each injected failure happens once; at parallelism 2 on threads two of them may fail the
+    # same attempt (the source runs ahead of the failing subtask), so 2 or 3 restarts
+    assert result.restarts == 3 or (parallelism == 2 and result.restarts == 2)
+    failed = (tmp_path / f"failed-{executor}-{parallelism}").read_text().split()
+    assert sorted(failed) == ["15000", "3001", "9999"]
     assert result.checkpoints["counts"]["completed"] > 0
     assert got == expected
 
