@@ -139,6 +139,12 @@ def state_file_name(op_id: str, subtask: int) -> str:
     return f"op-{safe}-{subtask}"
 
 
+def _serialize_all(snapshot: TaskSnapshot) -> dict[str, bytes]:
+    """Every operator state of a task's snapshot, pickled (errors name the operator)."""
+    return {op_id: serialize(snapshot.operators[op_id]["name"], state)
+            for op_id, state in snapshot.states.items()}
+
+
 def serialize(op_name: str, state: Any) -> bytes:
     """Pickle an operator's snapshot; the error names the operator and the state that failed."""
     try:
@@ -337,9 +343,9 @@ class CheckpointCoordinator:
         awaiting = {t.task_id for t in self.tasks if not t.finished}
         pending = self.pending[cid] = _Pending(barrier, location, stats, now, awaiting)
         for task_id, (snapshot, blobs) in self.finished_states.items():
-            pending.awaiting.discard(task_id)
-            self._write_blobs(pending, snapshot, blobs)  # small final states: written here
-            self._record(pending, snapshot, blobs)
+            self._add_final(cid, pending, task_id, snapshot, blobs)  # small: written here
+        if cid not in self.pending:
+            return None  # writing a finished task's state failed: the checkpoint failed
         for t in sources:
             t.trigger_checkpoint(barrier)
         self._maybe_complete(cid)
@@ -373,8 +379,7 @@ class CheckpointCoordinator:
 
     def _write_ack(self, task_id: str, checkpoint_id: int, snapshot: TaskSnapshot) -> None:
         try:
-            blobs = {op_id: serialize(snapshot.operators[op_id]["name"], state)
-                     for op_id, state in snapshot.states.items()}
+            blobs = _serialize_all(snapshot)
         except Exception as exc:  # state that cannot be pickled: this checkpoint fails
             with self.lock:
                 self._fail(checkpoint_id, str(exc))
@@ -444,8 +449,7 @@ class CheckpointCoordinator:
         if snapshot is None:
             return
         try:
-            blobs = {op_id: serialize(snapshot.operators[op_id]["name"], state)
-                     for op_id, state in snapshot.states.items()}
+            blobs = _serialize_all(snapshot)
         except Exception as exc:
             with self.lock:
                 self._count_failure(str(exc))
@@ -454,14 +458,20 @@ class CheckpointCoordinator:
             self.finished_states[task_id] = (snapshot, blobs)
             for cid, pending in list(self.pending.items()):
                 if task_id in pending.awaiting and task_id not in pending.acked and not pending.done:
-                    try:
-                        self._write_blobs(pending, snapshot, blobs)
-                    except Exception as exc:
-                        self._fail(cid, f"writing the final state of task {task_id} failed: {exc}")
-                        continue
-                    self._record(pending, snapshot, blobs)
-                    pending.awaiting.discard(task_id)
+                    self._add_final(cid, pending, task_id, snapshot, blobs)
                     self._maybe_complete(cid)
+
+    def _add_final(self, cid: int, pending: _Pending, task_id: str, snapshot: TaskSnapshot,
+                   blobs: dict[str, bytes]) -> None:
+        """Under the lock: a finished task's final state stands for it in checkpoint ``cid``
+        (which fails if that state cannot be written)."""
+        try:
+            self._write_blobs(pending, snapshot, blobs)
+        except Exception as exc:
+            self._fail(cid, f"writing the final state of task {task_id} failed: {exc}")
+            return
+        self._record(pending, snapshot, blobs)
+        pending.awaiting.discard(task_id)
 
     # -- completion -----------------------------------------------------------------------------
 
