@@ -365,3 +365,20 @@ def test_keyed_connected_streams_reject_bad_keys(env: Any, key: Any) -> None:
         getattr(a.connect(b).key_by(key, key), method)(fn).print()
         err = run_failing(env)
         assert isinstance(cause_of(err, InvalidKeyError), InvalidKeyError)
+
+
+def test_jvm_only_calls_warn_once_that_they_have_no_effect() -> None:
+    import warnings
+
+    from strom.api import environment
+    from strom.datastream import StreamExecutionEnvironment
+
+    environment._WARNED.discard("add_jars")
+    env = StreamExecutionEnvironment.get_execution_environment()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        env.add_jars("file:///opt/flink-connector-kafka.jar")
+        env.add_jars("file:///opt/other.jar")
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert messages == ["add_jars(): strom's connectors are Python; the jars are not loaded; "
+                        "the call has no effect on strom."]

@@ -17,6 +17,7 @@ import functools
 import json
 import random
 import threading
+import warnings
 from typing import Any
 
 from strom.api.checkpoint_config import CheckpointConfig
@@ -235,10 +236,13 @@ class StreamExecutionEnvironment:
         self._config.set_restart_strategy(restart_strategy_configuration)
 
     def add_jars(self, *jars_path: str) -> None:
-        """Accepted so PyFlink jobs port unchanged; strom needs no jars (connectors are Python)."""
+        """Accepted so PyFlink jobs port unchanged; strom needs no jars (its connectors are
+        Python), so the jars are not used: says so once per process."""
+        _jvm_only("add_jars", "strom's connectors are Python; the jars are not loaded")
 
     def add_classpaths(self, *classpaths: str) -> None:
-        """Accepted so PyFlink jobs port unchanged; strom has no JVM classpath."""
+        """Accepted so PyFlink jobs port unchanged; strom has no JVM classpath: says so once."""
+        _jvm_only("add_classpaths", "strom runs without a JVM; the classpaths are not used")
 
     def add_python_file(self, file_path: str) -> None:
         """Make a module file or directory importable by the job's functions."""
@@ -392,6 +396,17 @@ class StreamExecutionEnvironment:
                               ("Data Sink" if t.is_sink else "Operator"), "contents": t.name,
                               "parallelism": t.parallelism, "predecessors": preds})
         return json.dumps({"nodes": nodes}, indent=2)
+
+
+_WARNED: set[str] = set()
+
+
+def _jvm_only(call: str, why: str) -> None:
+    """Warn once per process that a JVM-only call is ignored (PyFlink jobs call them freely)."""
+    if call not in _WARNED:
+        _WARNED.add(call)
+        warnings.warn(f"{call}(): {why}; the call has no effect on strom.", RuntimeWarning,
+                      stacklevel=3)
 
 
 def _as_row(element: Any, names: list[str]) -> Any:
