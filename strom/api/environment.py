@@ -34,10 +34,10 @@ from strom.api.sources import CollectionSource, Source, SourceFunctionSource
 from strom.api.state_backend import HASHMAP, StateBackend, backend_kind, chosen_kind
 from strom.api.typeinfo import RowTypeInfo, TypeInformation
 from strom.checkpoint.restart import restart_strategy
-from strom.errors import JobDefinitionError, UnsupportedError, describe
+from strom.errors import JobDefinitionError, describe
 from strom.graph.job_graph import build_job_graph
 from strom.graph.transformations import Kind, Transformation
-from strom.runtime.executors import EXECUTORS
+from strom.runtime.executors import executor_class
 from strom.runtime.job import JobClient, JobControl, JobExecutionResult
 from strom.runtime.operators.timestamps import ingestion_time
 from strom.time.clock import Clock, SystemClock
@@ -134,6 +134,8 @@ class StreamExecutionEnvironment:
             self._gc_young_threshold = conf.get_integer("strom.gc.young-threshold", 50_000)
         if conf.contains_key("strom.executor"):
             self.executor = conf.get_string("strom.executor", "inline")
+        if conf.contains_key("execution.target"):
+            self.executor = conf.get_string("execution.target", "inline")
 
     def configure(self, configuration: Configuration) -> None:
         self._configuration.add_all(configuration)
@@ -338,11 +340,7 @@ class StreamExecutionEnvironment:
         return graph
 
     def _executor_class(self) -> Any:
-        try:
-            return EXECUTORS[self.executor]
-        except KeyError:
-            raise UnsupportedError(
-                f"unknown executor {self.executor!r}; expected one of {sorted(EXECUTORS)}") from None
+        return executor_class(self.executor)
 
     def _executor(self) -> Any:
         return self._executor_class()(self.clock, {"runtime_mode": self._runtime_mode,
