@@ -332,7 +332,7 @@ def test_job_without_sink_and_unknown_executor() -> None:
         env.execute()
     env.from_collection([1]).print()
     env.executor = "nope"
-    with pytest.raises(UnsupportedError, match="unknown executor 'nope'"):
+    with pytest.raises(UnsupportedError, match="unknown execution target 'nope'"):
         env.execute()
 
 
