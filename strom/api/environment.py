@@ -38,7 +38,7 @@ from strom.errors import JobDefinitionError, describe
 from strom.graph.job_graph import build_job_graph
 from strom.graph.transformations import Kind, Transformation
 from strom.runtime.executors import executor_class
-from strom.runtime.job import JobClient, JobControl, JobExecutionResult
+from strom.runtime.job import JobClient, JobControl, JobExecutionResult, notify_job_started
 from strom.runtime.operators.timestamps import ingestion_time
 from strom.time.clock import Clock, SystemClock
 from strom.time.duration_text import parse_duration_ms
@@ -349,6 +349,8 @@ class StreamExecutionEnvironment:
                                          "checkpoint_config": self._checkpoint_config,
                                          "time_characteristic": self._time_characteristic,
                                          "buffer_timeout": self._buffer_timeout,
+                                         # every key as set (rest.*, taskmanager.*, ...)
+                                         "configuration": self._configuration.to_dict(),
                                          "state_backend": self.state_backend,
                                          # call with a random.Random to get the job's RestartStrategy
                                          "restart_strategy": functools.partial(
@@ -361,7 +363,9 @@ class StreamExecutionEnvironment:
         name = job_name or "Flink Streaming Job"
         graph = self._job_graph(name)
         control = JobControl(name)
-        return self._executor().run(graph, control, self._config.get_global_job_parameters())
+        executor = self._executor()
+        notify_job_started(control, graph, executor)
+        return executor.run(graph, control, self._config.get_global_job_parameters())
 
     def execute_async(self, job_name: str | None = None) -> JobClient:
         """Start the job on a background thread and return a ``JobClient``."""
@@ -370,6 +374,7 @@ class StreamExecutionEnvironment:
         control = JobControl(name)
         executor = self._executor()
         params = self._config.get_global_job_parameters()
+        notify_job_started(control, graph, executor)
 
         def run() -> None:
             try:

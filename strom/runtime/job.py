@@ -6,6 +6,7 @@ import enum
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,3 +247,30 @@ class JobClient:
         id, status, trigger time, duration, pause, alignment time and size per operator."""
         coordinator = self._control.coordinator
         return {} if coordinator is None else coordinator.summary()
+
+
+JobListener = Callable[["JobControl", Any, Any], None]
+"""Called as ``listener(control, job_graph, executor)`` when a job of this process starts."""
+
+JOB_LISTENERS: list[JobListener] = []
+"""Flink's JobListener idea, reduced to the start: what to tell when ``env.execute()`` or
+``execute_async()`` starts a job in this process (``strom run --web`` registers its
+dispatcher here so the REST API sees the script's jobs). Add with :func:`add_job_listener`."""
+
+
+def add_job_listener(listener: JobListener) -> None:
+    """Call ``listener(control, job_graph, executor)`` for every job started from now on."""
+    JOB_LISTENERS.append(listener)
+
+
+def remove_job_listener(listener: JobListener) -> None:
+    """Stop calling ``listener``; no error if it was not registered."""
+    if listener in JOB_LISTENERS:
+        JOB_LISTENERS.remove(listener)
+
+
+def notify_job_started(control: JobControl, graph: Any, executor: Any) -> None:
+    """Tell every listener that ``control``'s job starts (on ``graph``, run by ``executor``).
+    A failing listener fails the submission: it raises before the job runs."""
+    for listener in list(JOB_LISTENERS):
+        listener(control, graph, executor)

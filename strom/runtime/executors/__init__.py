@@ -21,7 +21,8 @@ EXECUTORS: dict[str, Any] = {
 }
 """The executors every end-to-end test runs on: name -> class or ``"module:Class"``."""
 
-TARGETS: dict[str, Any] = {**EXECUTORS, "local": "strom.cluster.minicluster:LocalClusterExecutor"}
+TARGETS: dict[str, Any] = {**EXECUTORS, "local": "strom.cluster.minicluster:LocalClusterExecutor",
+                           "remote": "strom.cluster.remote:RemoteExecutor"}
 """Every ``execution.target``: the executors, plus targets that need a running cluster."""
 
 
