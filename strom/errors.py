@@ -11,6 +11,8 @@
     ├── InvalidKeyError           a key that cannot be partitioned (unhashable, unstable)
     ├── UserFunctionError         a user function raised; names operator and element/key,
     │                             the original exception is ``__cause__``
+    ├── InputFormatError          a source's input could not be parsed; names the file (or
+    │                             partition), the line or position and why
     ├── JobExecutionError         the job failed at run time (wraps the first failure)
     ├── CheckpointError           a checkpoint could not be written, found or restored
     │   ├── CheckpointCorruptedError  a state file or _metadata does not match its manifest
@@ -65,6 +67,11 @@ class UserFunctionError(StromError):
         self.operator = operator
         self.element = element
         self.key = key
+
+
+class InputFormatError(StromError):
+    """A source read input it cannot parse (a malformed CSV row or JSON line, ...); the
+    message names the file or partition, the line or position, and what was wrong."""
 
 
 class JobExecutionError(StromError):
