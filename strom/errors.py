@@ -17,7 +17,9 @@
     ├── CheckpointError           a checkpoint could not be written, found or restored
     │   ├── CheckpointCorruptedError  a state file or _metadata does not match its manifest
     │   └── StateMigrationError   restored state does not fit the job (also an InvalidTypeError)
-    └── JobCancelledError         the job was cancelled while a caller waited for it
+    ├── JobCancelledError         the job was cancelled while a caller waited for it
+    └── ClusterError              a session cluster is unreachable or refused a request
+        └── JobNotFoundError      no job with that id (REST: 404)
 
 Messages name the operator, key or input, what was expected, what came instead and a hint.
 """
@@ -110,6 +112,29 @@ class CheckpointCorruptedError(CheckpointError):
     def __init__(self, msg: str, *, checkpoint: str = "", file: str = "") -> None:
         super().__init__(msg, checkpoint=checkpoint)
         self.file = file
+
+
+class ClusterError(StromError):
+    """A session cluster could not be reached, or it refused a request (the message says which
+    cluster, what was asked and what it answered).
+
+    Attributes:
+        status: the HTTP status the cluster answered with, or 0 when it could not be reached.
+    """
+
+    def __init__(self, msg: str, *, status: int = 0) -> None:
+        super().__init__(msg)
+        self.status = status
+
+
+class JobNotFoundError(ClusterError, KeyError):
+    """No job with that id is known to the dispatcher."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg, status=404)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 def find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
