@@ -29,8 +29,9 @@ from strom.api.configuration import (
     TimeCharacteristic,
 )
 from strom.api.datastream import DataStream
+from strom.api.file_source import FileSplitSource, TextLineFormat
 from strom.api.row import Row
-from strom.api.sources import CollectionSource, Source, SourceFunctionSource
+from strom.api.sources import CollectionSource, SocketTextStreamSource, Source, SourceFunctionSource
 from strom.api.state_backend import HASHMAP, StateBackend, backend_kind, chosen_kind
 from strom.api.typeinfo import RowTypeInfo, TypeInformation
 from strom.checkpoint.restart import restart_strategy
@@ -320,12 +321,26 @@ class StreamExecutionEnvironment:
         return self._source(SourceFunctionSource(source_func), f"Source: {source_name}", type_info)
 
     def read_text_file(self, file_path: str, charset_name: str = "UTF-8") -> DataStream:
-        """Lines of a text file (without line endings)."""
-        def lines() -> Any:
-            with open(file_path, encoding=charset_name) as f:
-                for line in f:
-                    yield line.rstrip("\r\n")
-        return self._source(CollectionSource(lines()), f"Source: {file_path}", None)
+        """Lines of a text file, or of every file under a directory (without line endings).
+
+        A resumable file source (Flink's ``readTextFile``): a checkpoint records how many lines
+        of each file were read, so a restart resumes exactly there. Local paths, ``file://`` and
+        fsspec URLs such as ``s3://bucket/key``.
+        """
+        source = FileSplitSource([file_path], TextLineFormat(charset_name), where="read_text_file")
+        return self._source(source, f"Source: {file_path}", None)
+
+    def socket_text_stream(self, hostname: str, port: int, delimiter: str = "\n",
+                           max_retry: int = 0) -> DataStream:
+        """Text records read from a TCP server at ``hostname:port``, split at ``delimiter``.
+
+        Flink Java's ``socketTextStream`` (PyFlink does not have it; strom adds it): non-parallel
+        and unbounded; when the server closes the connection it retries ``max_retry`` times, 500
+        ms apart (-1: forever, 0: the source ends). Not resumable: after a restart it reads what
+        the server sends from then on (a warning says so). Try it with ``nc -lk 9999``.
+        """
+        source = SocketTextStreamSource(hostname, port, delimiter, max_retry)
+        return self._source(source, "Source: Socket Stream", None)
 
     # -- running --
     def _job_graph(self, job_name: str, clear: bool = True) -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from strom.errors import JobDefinitionError, UnsupportedError
+from strom.runtime.operators.socket_source import SocketSourceOperator
 from strom.runtime.operators.sources import (
     IteratorSourceOperator,
     SourceFunctionContext,
@@ -219,3 +220,27 @@ class SourceFunctionSource(Source):
         op = ThreadedSourceOperator(name, produce, cancel if callable(cancel) else None)
         op.function = function  # its CheckpointedFunction hooks, if it has them
         return op
+
+
+class SocketTextStreamSource(Source):
+    """Delimited text from a TCP server (``env.socket_text_stream``); non-parallel, unbounded,
+    not resumable (see :mod:`strom.runtime.operators.socket_source`)."""
+
+    parallel = False
+    bounded = False
+
+    def __init__(self, host: str, port: int, delimiter: str = "\n", max_retry: int = 0) -> None:
+        where = "socket_text_stream"
+        if not isinstance(host, str) or not host:
+            raise JobDefinitionError(f"{where}: host must be a non-empty str, got {host!r}; hint: 'localhost'")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise JobDefinitionError(f"{where}: port must be an int in 1..65535, got {port!r}; hint: 9999")
+        if not isinstance(delimiter, str) or not delimiter:
+            raise JobDefinitionError(f"{where}: delimiter must be a non-empty str, got {delimiter!r}; hint: '\\n'")
+        if isinstance(max_retry, bool) or not isinstance(max_retry, int) or max_retry < -1:
+            raise JobDefinitionError(
+                f"{where}: max_retry must be an int >= -1 (-1 retries forever, 0 never), got {max_retry!r}")
+        self.host, self.port, self.delimiter, self.max_retry = host, port, delimiter, max_retry
+
+    def create_operator(self, name: str) -> SourceOperator:
+        return SocketSourceOperator(name, self.host, self.port, self.delimiter, self.max_retry)
