@@ -19,7 +19,17 @@ DEFAULT_CREDITS = 8
 
 
 class Channel:
-    """One producer subtask -> one consumer subtask. Single producer, single consumer."""
+    """One producer subtask -> one consumer subtask. Single producer, single consumer.
+
+    Two hooks let an executor that parks idle tasks wake them: ``on_push`` (called after data
+    or an event arrives for the consumer: wake the consumer) and ``on_credit`` (called when
+    the channel can take more again after it was full: wake the producer). Both run per batch
+    or event, never per record, may run on any thread and must not block. A channel whose two
+    ends live in different processes implements only its end's side of the interface.
+    """
+
+    on_push: Callable[[], None] | None = None
+    on_credit: Callable[[], None] | None = None
 
     def push(self, item: Any) -> None:
         raise NotImplementedError
@@ -41,10 +51,8 @@ class Channel:
 class LocalChannel(Channel):
     """An in-memory deque; thread-safe for one producer and one consumer (deque ops are atomic).
 
-    Two optional hooks let an executor that parks idle tasks wake them: ``on_push`` (producer
-    side, after every push: wake the consumer) and ``on_credit`` (consumer side, when a poll
-    brings the channel back below its credits: wake a producer blocked on it). Both run per
-    batch or event, never per record, and must not block.
+    ``on_push`` runs after every push, ``on_credit`` when a poll brings the channel back below
+    its credits (a producer blocked on it can go on).
     """
 
     __slots__ = ("queue", "credits", "on_push", "on_credit", "name")

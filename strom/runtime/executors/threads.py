@@ -3,11 +3,11 @@
 Each :class:`~strom.runtime.task.StreamTask` calls ``step()`` in its own thread. A task with
 nothing to do parks on its own ``threading.Event`` until something can change that:
 
-- a channel it reads gets data (``LocalChannel.on_push``, per batch or event);
+- a channel it reads gets data (``Channel.on_push``, per batch or event);
 - a source feeder thread hands data over (``ThreadedSourceOperator.wakeup``);
 - its next processing-time deadline comes (the injected clock's ``sleep_until``);
 - when it was out of credit (``BLOCKED``): a consumer polls a channel back below its credits
-  (``LocalChannel.on_credit``);
+  (``Channel.on_credit``);
 - the job stops (cancel, or another task failed).
 
 Tasks are opened and closed on the calling thread, before the task threads start and after
@@ -34,7 +34,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from strom.runtime.channels import LocalChannel
 from strom.runtime.executors._base import Executor
 from strom.runtime.executors._gc import DEFAULT_YOUNG_THRESHOLD, tuned_gc
 from strom.runtime.job import JobControl, JobStatus
@@ -117,12 +116,10 @@ class _ThreadedJob:
             task = r.task
             for gate in task.gates:
                 for ch in gate.channels:
-                    if isinstance(ch, LocalChannel):
-                        ch.on_push = r.wake
+                    ch.on_push = r.wake
             for writer in task.writers:
                 for ch in writer.channels:
-                    if isinstance(ch, LocalChannel):
-                        ch.on_credit = r.wake
+                    ch.on_credit = r.wake
             if isinstance(task.head, ThreadedSourceOperator):
                 task.head.wakeup = r.wake
             task.wake = r.wake  # mailbox: a checkpoint to take, a notification
