@@ -305,6 +305,11 @@ class StreamExecutionEnvironment:
                 "splits()/read_split(), read(subtask_index, parallelism) nor create_operator(name). "
                 "Hint: implement read() to return the records, or splits() and read_split() to "
                 "make it resumable.")
+        if getattr(source, "generates_watermarks", False):
+            # a connector that generates watermarks itself (per partition, as Flink's Kafka
+            # source): it gets the strategy instead of a generic operator chained after it
+            return self._source(source.with_watermark_strategy(watermark_strategy),
+                                f"Source: {source_name}", type_info)
         stream = self._source(source, f"Source: {source_name}", type_info)
         if watermark_strategy is not None and not getattr(watermark_strategy, "is_no_watermarks", False):
             stream = stream.assign_timestamps_and_watermarks(watermark_strategy)
