@@ -1,0 +1,1 @@
+"""PyFlink's ``pyflink.datastream.formats``: file and message formats, re-exports in the submodules."""

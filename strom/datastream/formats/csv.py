@@ -1,0 +1,2 @@
+"""PyFlink's ``pyflink.datastream.formats.csv`` (the reading side): re-exports only."""
+from strom.connectors.file_formats import CsvReaderFormat, CsvSchema, CsvSchemaBuilder  # noqa: F401
