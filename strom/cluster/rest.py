@@ -39,14 +39,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from strom.cluster import views
+from strom.cluster.client import DEFAULT_PORT, TOKEN_ENV
 from strom.cluster.dispatcher import Dispatcher, JobRecord
 from strom.cluster.openapi import openapi_schema
 from strom.cluster.submission import CONTENT_TYPE
 from strom.errors import ClusterError, JobNotFoundError
 
-DEFAULT_PORT = 8081
 DEFAULT_BIND_ADDRESS = "127.0.0.1"
-TOKEN_ENV = "STROM_REST_TOKEN"
 
 
 class BadRequest(ClusterError):

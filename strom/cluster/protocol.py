@@ -1,0 +1,89 @@
+"""The control protocol between the JobManager and its TaskManagers.
+
+Messages are tuples whose first item names them, sent as length-prefixed cloudpickle frames
+over one TCP connection per TaskManager (loopback by default). TaskManager -> JobManager:
+``register``, ``deployed``, ``state``, ``failed``, ``ack``, ``decline``, ``final``, ``closed``,
+``heartbeat``. JobManager -> TaskManager: ``deploy``, ``start``, ``trigger``, ``due``,
+``notify``, ``cancel``, ``close``, ``shutdown``. Every job message carries the attempt it
+belongs to, so messages of an attempt that was restarted are ignored.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import traceback
+from typing import Any, BinaryIO
+
+import cloudpickle
+
+from strom.errors import StromError
+
+LENGTH = struct.Struct("!I")
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a TaskManager process (its ``__cause__``)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class RemoteError(StromError):
+    """An exception from a TaskManager that could not be sent as itself (not picklable)."""
+
+
+class Connection:
+    """One control connection: ``send`` from any thread, ``receive`` from one reader thread."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        self.stream: BinaryIO = sock.makefile("rb", buffering=1 << 16)
+        self.lock = threading.Lock()
+
+    def send(self, *message: Any) -> None:
+        data = cloudpickle.dumps(message, protocol=5)
+        with self.lock:
+            self.sock.sendall(LENGTH.pack(len(data)) + data)
+
+    def receive(self) -> tuple | None:
+        """The next message, or None when the other side closed the connection."""
+        head = self.stream.read(LENGTH.size)
+        if len(head) < LENGTH.size:
+            return None
+        (size,) = LENGTH.unpack(head)
+        data = self.stream.read(size)
+        if len(data) < size:
+            return None
+        return cloudpickle.loads(data)
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def pack_error(exc: BaseException) -> tuple[bytes, str]:
+    """An exception as it travels: itself pickled (or a RemoteError) and its traceback text."""
+    text = "".join(traceback.format_exception(exc))
+    try:
+        data = cloudpickle.dumps(exc)
+        cloudpickle.loads(data)
+    except Exception:
+        data = cloudpickle.dumps(RemoteError(f"{type(exc).__name__}: {exc}"))
+    return data, text
+
+
+def unpack_error(packed: tuple[bytes, str], where: str) -> BaseException:
+    """The exception of :func:`pack_error`, its remote traceback attached as its cause."""
+    data, text = packed
+    exc = cloudpickle.loads(data)
+    exc.__cause__ = RemoteTraceback(f"\n(in {where})\n{text}")
+    return exc
