@@ -12,6 +12,17 @@ from strom.connectors.kafka._common import (
     KafkaOffsetsInitializer,
     KafkaTopicPartition,
 )
+from strom.connectors.kafka.sink import (
+    FlinkFixedPartitioner,
+    FlinkKafkaPartitioner,
+    FlinkKafkaProducer,
+    KafkaRecordSerializationSchema,
+    KafkaRecordSerializationSchemaBuilder,
+    KafkaSink,
+    KafkaSinkBuilder,
+    KafkaTopicSelector,
+    Semantic,
+)
 from strom.connectors.kafka.source import (
     DEAD_LETTER,
     DeadLetter,
@@ -22,7 +33,9 @@ from strom.connectors.kafka.source import (
 )
 
 __all__ = [
-    "DEAD_LETTER", "DeadLetter", "DeadLetterPolicy", "FlinkKafkaConsumer", "KafkaConnectorError",
-    "KafkaOffsetResetStrategy", "KafkaOffsetsInitializer", "KafkaSource", "KafkaSourceBuilder",
-    "KafkaTopicPartition",
+    "DEAD_LETTER", "DeadLetter", "DeadLetterPolicy", "FlinkFixedPartitioner", "FlinkKafkaConsumer",
+    "FlinkKafkaPartitioner", "FlinkKafkaProducer", "KafkaConnectorError", "KafkaOffsetResetStrategy",
+    "KafkaOffsetsInitializer", "KafkaRecordSerializationSchema",
+    "KafkaRecordSerializationSchemaBuilder", "KafkaSink", "KafkaSinkBuilder", "KafkaSource",
+    "KafkaSourceBuilder", "KafkaTopicPartition", "KafkaTopicSelector", "Semantic",
 ]
