@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from strom.cli import build_parser, main
+from strom.cli import main
+from strom.cli.tools import demo_parser
 from strom.demo.cli import PIPED_EVENTS, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,10 +149,10 @@ def test_live_view_in_a_terminal(tmp_path: Path) -> None:
 
 
 def test_defaults_depend_on_the_terminal() -> None:
-    parser = build_parser()
-    piped = resolve(parser.parse_args(["demo"]), io.StringIO())
+    parser = demo_parser()
+    piped = resolve(parser.parse_args([]), io.StringIO())
     assert piped.json and piped.events == PIPED_EVENTS and piped.rate is None
-    rated = resolve(parser.parse_args(["demo", "--rate", "50"]), io.StringIO())
+    rated = resolve(parser.parse_args(["--rate", "50"]), io.StringIO())
     assert rated.events is None and rated.rate == 50
 
 
@@ -161,9 +162,9 @@ class _Terminal(io.StringIO):
 
 
 def test_terminal_defaults() -> None:
-    settings = resolve(build_parser().parse_args(["demo"]), _Terminal())
+    settings = resolve(demo_parser().parse_args([]), _Terminal())
     assert not settings.json and settings.events is None and settings.rate and settings.rate > 0
-    bounded = resolve(build_parser().parse_args(["demo", "--events", "10"]), _Terminal())
+    bounded = resolve(demo_parser().parse_args(["--events", "10"]), _Terminal())
     assert bounded.rate is None
 
 
