@@ -1,11 +1,11 @@
-"""The JobManager's front (Flink's Dispatcher and the ResourceManager's registry of TaskManagers).
+"""The JobManager's front (Flink's Dispatcher), and what it shows of the TaskManagers.
 
 A :class:`Dispatcher` keeps every job it knows as a :class:`JobRecord`: jobs submitted to it
 (:meth:`Dispatcher.submit`, the REST API's ``POST /jobs``), run on the executor it was given,
 and jobs started in this process by ``env.execute()`` while it listens
 (:meth:`Dispatcher.listen`, used by ``strom run --web``). It cancels jobs, triggers savepoints
-asynchronously (Flink's trigger id + status polling) and knows the TaskManagers that offered
-slots (:class:`ResourceManager`). The REST layer (``strom.cluster.rest``) only reads and calls
+asynchronously (Flink's trigger id + status polling) and lists the TaskManagers that offer
+slots (:func:`taskmanager_infos`). The REST layer (``strom.cluster.rest``) only reads and calls
 this class.
 
 Example:
@@ -125,10 +125,9 @@ class TaskManagerInfo:
     physical_memory: int = -1
 
 
-class ResourceManager:
-    """The TaskManagers that offered slots. The process executor's TaskManagers call
-    :meth:`register` when they start, :meth:`heartbeat` with their free slots, and
-    :meth:`unregister` when they stop or are declared dead."""
+class EmbeddedTaskManagers:
+    """TaskManagers registered by hand: the one "embedded" TaskManager that stands for this
+    process when jobs run on an in-process executor, or any a test registers."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -139,26 +138,36 @@ class ResourceManager:
         with self._lock:
             self._taskmanagers[info.id] = info
 
-    def heartbeat(self, tm_id: str, free_slots: int | None = None) -> None:
-        """Record a heartbeat of ``tm_id`` (and its free slots, when given)."""
-        with self._lock:
-            info = self._taskmanagers.get(tm_id)
-            if info is None:
-                raise ClusterError(f"heartbeat from TaskManager {tm_id!r}, which is not "
-                                   "registered; hint: register it first", status=404)
-            info.last_heartbeat = now_ms()
-            if free_slots is not None:
-                info.free_slots = free_slots
-
     def unregister(self, tm_id: str) -> None:
         """Remove a TaskManager (no error if it is gone already)."""
         with self._lock:
             self._taskmanagers.pop(tm_id, None)
 
-    def taskmanagers(self) -> list[TaskManagerInfo]:
+    def infos(self) -> list[TaskManagerInfo]:
         """Every registered TaskManager, in registration order."""
         with self._lock:
             return list(self._taskmanagers.values())
+
+
+def taskmanager_infos(resources: Any) -> list[TaskManagerInfo]:
+    """The TaskManagers of ``resources``: an object with ``infos()`` (as
+    :class:`EmbeddedTaskManagers`), or the process runtime's ResourceManager, read duck-typed
+    (``taskmanagers``: id -> handle with ``tm_id``, ``slots``, ``data_address``, ``pid``,
+    ``owner``, ``alive``, ``last_heartbeat`` on the monotonic clock)."""
+    infos = getattr(resources, "infos", None)
+    if callable(infos):
+        return infos()
+    out = []
+    now_mono, now = time.monotonic(), now_ms()
+    for h in list(getattr(resources, "taskmanagers", {}).values()):
+        if not getattr(h, "alive", True):
+            continue
+        host, port = h.data_address
+        out.append(TaskManagerInfo(
+            h.tm_id, f"tcp://{host}:{port}", h.slots, 0 if h.owner is not None else h.slots,
+            data_port=port, pid=h.pid,
+            last_heartbeat=now - int((now_mono - h.last_heartbeat) * 1000)))
+    return out
 
 
 class Dispatcher:
@@ -168,13 +177,14 @@ class Dispatcher:
         executor: the execution target submitted jobs run on (``threads`` by default; the
             standalone cluster will run them on ``local`` TaskManager processes).
         config: the cluster's configuration (served at ``/config``, ``rest.*`` keys).
-        resource_manager: the TaskManagers' registry; when None, one embedded TaskManager with
-            ``slots`` slots stands for this process (in-process executors).
+        resources: where the TaskManagers are (see :func:`taskmanager_infos`): the process
+            runtime's ResourceManager; when None, one embedded TaskManager with ``slots``
+            slots stands for this process (in-process executors).
         slots: the embedded TaskManager's slots (default: the number of cores).
     """
 
     def __init__(self, executor: str = "threads", config: dict[str, str] | None = None,
-                 resource_manager: ResourceManager | None = None,
+                 resources: Any = None,
                  slots: int | None = None) -> None:
         executor_class(executor)  # fail early on an unknown target
         self.executor = executor
@@ -183,11 +193,12 @@ class Dispatcher:
         self.jobs: dict[str, JobRecord] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self.embedded = resource_manager is None
-        self.resource_manager = resource_manager or ResourceManager()
-        if self.embedded:
+        self.embedded = resources is None
+        if resources is None:
             n = slots or os.cpu_count() or 1
-            self.resource_manager.register(TaskManagerInfo("embedded", "embedded", n, n))
+            resources = EmbeddedTaskManagers()
+            resources.register(TaskManagerInfo("embedded", "embedded", n, n))
+        self.resources = resources
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -316,17 +327,21 @@ class Dispatcher:
 
     # -- the cluster --------------------------------------------------------------------------
 
-    def slots(self) -> tuple[int, int]:
-        """(total, available) task slots over every TaskManager; an embedded TaskManager's
-        running jobs hold as many slots as their largest vertex parallelism (slot sharing)."""
-        tms = self.resource_manager.taskmanagers()
-        total = sum(tm.slots for tm in tms)
+    def taskmanagers(self) -> list[TaskManagerInfo]:
+        """The TaskManagers offering slots; an embedded TaskManager's running jobs hold as many
+        slots as their largest vertex parallelism (slot sharing)."""
+        tms = taskmanager_infos(self.resources)
         if self.embedded and tms:
             used = sum(max((v.parallelism for v in r.graph.vertices), default=1)
                        for r in self.all_jobs() if not r.control.done.is_set())
             tms[0].free_slots = max(0, tms[0].slots - used)
             tms[0].last_heartbeat = now_ms()
-        return total, sum(tm.free_slots for tm in tms)
+        return tms
+
+    def slots(self) -> tuple[int, int]:
+        """(total, available) task slots over every TaskManager."""
+        tms = self.taskmanagers()
+        return sum(tm.slots for tm in tms), sum(tm.free_slots for tm in tms)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Cancel every running job and wait up to ``timeout`` s for them to end."""

@@ -9,9 +9,9 @@ Once the API answers, the process writes the cluster file (``strom.cluster.clien
 ``strom cluster stop/status``, ``strom list`` and ``strom run -d`` find it; it removes the
 file when it stops, after cancelling the jobs still running. ``--port 0`` picks a free port.
 
-Until the process executor lands, jobs run on the ``threads`` executor inside this process
-and one embedded TaskManager with ``taskmanagers * slots`` slots stands for them
-(``--executor`` chooses another execution target).
+By default jobs run on the ``threads`` executor inside this process, and one embedded
+TaskManager with ``taskmanagers * slots`` slots stands for them; ``--executor local`` runs
+them on ``taskmanagers`` TaskManager processes with ``slots`` slots each (the process runtime).
 """
 from __future__ import annotations
 
@@ -82,8 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     config.update({"rest.bind-address": host, "rest.port": str(port),
                    "taskmanager.numberOfTaskSlots": str(slots),
                    "taskmanager.count": str(args.taskmanagers)})
+    resources = None
+    if args.executor == "local":  # TaskManager processes of this machine's mini-cluster
+        from strom.cluster.minicluster import local_cluster
+
+        resources = local_cluster()
+        for _ in range(args.taskmanagers):
+            resources.start_taskmanager(slots)
     dispatcher = Dispatcher(args.executor, {k: v for k, v in config.items() if k != "rest.token"},
-                            slots=slots * max(1, args.taskmanagers))
+                            resources=resources, slots=slots * max(1, args.taskmanagers))
     server = RestServer(create_app(dispatcher, rest_token(config)), host, port).start()
     path = args.cluster_file or cluster_file()
     stop = threading.Event()

@@ -125,9 +125,10 @@ def config_view(dispatcher: Dispatcher) -> dict[str, Any]:
 
 def overview(dispatcher: Dispatcher) -> dict[str, Any]:
     """``GET /overview``: TaskManagers, slots and job counts."""
-    total, free = dispatcher.slots()
+    tms = dispatcher.taskmanagers()
+    total, free = sum(tm.slots for tm in tms), sum(tm.free_slots for tm in tms)
     states = [r.status for r in dispatcher.all_jobs()]
-    return {"taskmanagers": len(dispatcher.resource_manager.taskmanagers()),
+    return {"taskmanagers": len(tms),
             "slots-total": total, "slots-available": free,
             "jobs-running": sum(s not in ("FINISHED", "CANCELED", "FAILED") for s in states),
             "jobs-finished": states.count("FINISHED"), "jobs-cancelled": states.count("CANCELED"),
@@ -137,7 +138,6 @@ def overview(dispatcher: Dispatcher) -> dict[str, Any]:
 
 def taskmanagers(dispatcher: Dispatcher) -> dict[str, Any]:
     """``GET /taskmanagers``."""
-    dispatcher.slots()  # refreshes the embedded TaskManager's free slots
     now = now_ms()
     return {"taskmanagers": [
         {"id": tm.id, "path": tm.path, "dataPort": tm.data_port, "jmxPort": -1,
@@ -145,7 +145,7 @@ def taskmanagers(dispatcher: Dispatcher) -> dict[str, Any]:
          "slotsNumber": tm.slots, "freeSlots": tm.free_slots, "pid": tm.pid,
          "hardware": {"cpuCores": tm.cpu_cores, "physicalMemory": tm.physical_memory,
                       "freeMemory": -1, "managedMemory": -1}}
-        for tm in dispatcher.resource_manager.taskmanagers()]}
+        for tm in dispatcher.taskmanagers()]}
 
 
 # -- jobs -------------------------------------------------------------------------------------
