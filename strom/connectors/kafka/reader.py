@@ -122,7 +122,7 @@ class KafkaSourceOperator(SourceOperator):
         conf.update({"enable.auto.commit": False, "enable.auto.offset.store": False,
                      "enable.partition.eof": True,
                      "client.id": f"{prefix}-{info.subtask_index}"})
-        conf.setdefault("log_level", 3)
+        conf.setdefault("logger", logging.getLogger("strom.connectors.kafka.client"))
         try:
             self.consumer = ck.Consumer(conf)
         except Exception as exc:

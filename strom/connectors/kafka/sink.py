@@ -36,8 +36,23 @@ from strom.errors import JobDefinitionError, describe
 from strom.state.descriptors import ListStateDescriptor
 
 _LOG = logging.getLogger("strom.connectors.kafka")
+_CLIENT_LOG = logging.getLogger("strom.connectors.kafka.client")  # librdkafka's own log lines
 FLUSH_TIMEOUT_S = 60.0
 STATE_NAME = "kafka-sink-transactions"
+
+
+class _DeliveryErrors:
+    """Remembers the first record the producer could not deliver (raised on the task's thread)."""
+
+    def __init__(self, sink_name: str, servers: str) -> None:
+        self.sink_name, self.servers = sink_name, servers
+        self.first: Exception | None = None
+
+    def record(self, err: Any, msg: Any) -> None:
+        if err is not None and self.first is None:
+            where = f"topic {msg.topic()!r}" if msg is not None else "Kafka"
+            self.first = KafkaConnectorError(f"{self.sink_name}: a record could not be written to "
+                                             f"{where} at {self.servers!r}: {err}")
 
 
 class KafkaTopicSelector:
@@ -175,7 +190,7 @@ class KafkaSink:
         self._pool: TransactionPool | None = None
         self._state: Any = None
         self._restored: list[dict] = []
-        self._error: Exception | None = None
+        self._errors = _DeliveryErrors(self.sink_name, self.bootstrap_servers)
         self._count = 0
 
     @staticmethod
@@ -201,8 +216,11 @@ class KafkaSink:
         subtask = runtime_context.get_index_of_this_subtask()
         parallelism = runtime_context.get_number_of_parallel_subtasks()
         conf = client_config(self.properties, "KafkaSink")
-        conf.setdefault("log_level", 3)
-        conf["on_delivery"] = self._on_delivery
+        conf.setdefault("logger", _CLIENT_LOG)
+        # the callback must not reference the sink: the producer would then keep the sink (and
+        # through it itself) alive in a cycle the garbage collector cannot see through
+        self._errors = errors = _DeliveryErrors(self.sink_name, self.bootstrap_servers)
+        conf["on_delivery"] = errors.record
         conf.setdefault("delivery.report.only.error", True)
         ser = self.serializer
         self._topic = ser.topic
@@ -231,16 +249,10 @@ class KafkaSink:
         self._produce = self._producer.produce
         self._poll = self._producer.poll
 
-    def _on_delivery(self, err: Any, msg: Any) -> None:
-        if err is not None and self._error is None:
-            where = f"topic {msg.topic()!r}" if msg is not None else "Kafka"
-            self._error = KafkaConnectorError(f"{self.sink_name}: a record could not be written "
-                                              f"to {where} at {self.bootstrap_servers!r}: {err}")
-
     def invoke(self, value: Any, context: Any) -> None:
         """Serialize ``value`` and hand it to the producer (asynchronous)."""
-        if self._error is not None:
-            raise self._error
+        if self._errors.first is not None:
+            raise self._errors.first
         topic = self._topic or self._select(value)
         data = self._value(value)
         key = None if self._key is None else self._key(value)
@@ -275,8 +287,8 @@ class KafkaSink:
 
     def _flush(self, why: str) -> None:
         left = self._producer.flush(FLUSH_TIMEOUT_S)
-        if self._error is not None:
-            raise self._error
+        if self._errors.first is not None:
+            raise self._errors.first
         if left:
             raise KafkaConnectorError(f"{self.sink_name}: {left} record(s) were not acknowledged by "
                                       f"{self.bootstrap_servers!r} within {FLUSH_TIMEOUT_S:.0f} s "
@@ -288,11 +300,11 @@ class KafkaSink:
         if self.guarantee is DeliveryGuarantee.AT_LEAST_ONCE:
             self._flush(f"checkpoint {context.get_checkpoint_id()}")
         elif self.guarantee is DeliveryGuarantee.EXACTLY_ONCE and self._pool is not None:
-            if self._error is not None:
-                raise self._error
+            if self._errors.first is not None:
+                raise self._errors.first
             self._producer = self._pool.pre_commit(context.get_checkpoint_id())
-            if self._error is not None:
-                raise self._error
+            if self._errors.first is not None:
+                raise self._errors.first
             if self._producer is not None:
                 self._produce, self._poll = self._producer.produce, self._producer.poll
             self._state.update([self._pool.state()])
