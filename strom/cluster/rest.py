@@ -233,7 +233,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return error(404, f"Not found: {request.url.path}")
     if exc.status_code == 405:
-        return error(405, f"{request.method} is not allowed on {request.url.path}")
+        response = error(405, f"{request.method} is not allowed on {request.url.path}")
+        response.headers.update(exc.headers or {})  # Allow: the methods the path takes
+        return response
     return error(exc.status_code, str(exc.detail))
 
 
@@ -267,6 +269,15 @@ class _BearerToken(BaseHTTPMiddleware):
         return await call_next(request)
 
 
+def _by_method(**handlers: Any) -> Any:
+    """One endpoint for a path several methods share (so a 405 lists them all in Allow)."""
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return endpoint
+
+
 def create_app(dispatcher: Dispatcher, token: str | None = None) -> Starlette:
     """The REST API over ``dispatcher``; with ``token`` every request must carry it."""
     jid, vid = "/jobs/{jobid}", "/jobs/{jobid}/vertices/{vertexid}"
@@ -275,11 +286,9 @@ def create_app(dispatcher: Dispatcher, token: str | None = None) -> Starlette:
         Route("/config", config, methods=["GET"]),
         Route("/overview", overview, methods=["GET"]),
         Route("/taskmanagers", taskmanagers, methods=["GET"]),
-        Route("/jobs", jobs, methods=["GET"]),
-        Route("/jobs", submit, methods=["POST"]),
+        Route("/jobs", _by_method(GET=jobs, POST=submit), methods=["GET", "POST"]),
         Route("/jobs/overview", jobs_overview, methods=["GET"]),
-        Route(jid, job, methods=["GET"]),
-        Route(jid, cancel, methods=["PATCH"]),
+        Route(jid, _by_method(GET=job, PATCH=cancel), methods=["GET", "PATCH"]),
         Route(f"{jid}/plan", plan, methods=["GET"]),
         Route(f"{jid}/checkpoints", checkpoints, methods=["GET"]),
         Route(f"{jid}/exceptions", exceptions, methods=["GET"]),
