@@ -221,7 +221,7 @@ class KafkaSourceOperator(SourceOperator):
             if time.monotonic() >= deadline:
                 raise KafkaConnectorError(
                     f"source '{self.name}': no Kafka broker answered at bootstrap.servers="
-                    f"{self.source.bootstrap_servers!r} within {timeout_ms / 1000:.0f} s ({last}); "
+                    f"{self.source.bootstrap_servers!r} within {timeout_ms / 1000:g} s ({last}); "
                     "hint: start the broker (scripts/kafka start) or fix the address; "
                     "strom.connect.timeout.ms sets how long to wait")
 
