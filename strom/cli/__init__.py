@@ -19,11 +19,12 @@ Example::
 """
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated
 
-import click
 import typer
+import typer.core
 
 from strom import __version__
 from strom.cli import cluster, jobs, run, tools
@@ -58,15 +59,21 @@ app.command("alias")(tools.alias)
 app.command("demo", context_settings=tools.DEMO_CONTEXT, add_help_option=False)(tools.demo)
 
 
+def _click() -> object:
+    """The click typer runs on (typer >= 0.25 vendors its own copy as ``typer._click``)."""
+    return getattr(typer.core, "_click", None) or importlib.import_module("click")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``strom`` command: runs it and returns its exit status."""
+    click = _click()
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="strom", standalone_mode=False)
     except click.ClickException as exc:  # a malformed command line
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:  # Ctrl-C
+    except (getattr(click.exceptions, "Abort", typer.Abort), typer.Abort):  # Ctrl-C
         print("strom: interrupted", file=sys.stderr)
         return 130
     return result if isinstance(result, int) else 0

@@ -1,0 +1,155 @@
+"""The `strom` command line (strom.cli): help on every command, exit codes, options after the
+script passed to it, clear one-line errors, and the `remote` execution target attached (result
+and the cluster's traceback) against an in-process REST server."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from strom.cli import main
+from strom.cluster.dispatcher import Dispatcher
+from strom.cluster.rest import RestServer, create_app
+
+REPO = Path(__file__).resolve().parent.parent
+
+COMMANDS = (["run"], ["list"], ["cancel"], ["savepoint"], ["stop"], ["info"], ["cluster"],
+            ["cluster", "start"], ["cluster", "stop"], ["cluster", "status"], ["checkpoints"],
+            ["alias"])
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(command, capsys) -> None:
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Usage: strom " + " ".join(command) in " ".join(out.split())
+
+
+def test_top_level_help_lists_the_commands(capsys) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in ("run", "list", "cancel", "savepoint", "stop", "info", "cluster",
+                 "checkpoints", "alias", "demo"):
+        assert name in out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("strom ")
+
+
+def test_demo_help_is_the_demo_parsers(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--help"])
+    assert exit_.value.code == 0
+    assert "--events" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys, tmp_path) -> None:
+    assert main(["no-such-command"]) == 2
+    assert main(["run"]) == 2
+    assert main(["run", str(tmp_path / "missing.py")]) == 2
+    assert "no such job script" in capsys.readouterr().err
+    script = tmp_path / "job.py"
+    script.write_text("")
+    assert main(["run", "-D", "novalue", str(script)]) == 2
+    assert "-D expects key=value" in capsys.readouterr().err
+    assert main(["run", "-d", "--web", str(script)]) == 2
+    assert "choose one" in capsys.readouterr().err
+    assert main(["cluster", "start", "--taskmanagers", "0"]) == 2
+
+
+def test_a_malformed_jobmanager_address_is_one_line(capsys) -> None:
+    assert main(["list", "-m", "localhost"]) == 1
+    err = capsys.readouterr().err
+    assert "expects HOST:PORT" in err and len(err.strip().splitlines()) == 1
+
+
+def test_options_after_the_script_belong_to_the_script(tmp_path) -> None:
+    script = tmp_path / "args.py"
+    script.write_text("import sys; print(sys.argv[1:])\n")
+    done = subprocess.run([sys.executable, "-m", "strom", "run", str(script), "--input", "x",
+                           "-s", "y", "-d", "--web"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['--input', 'x', '-s', 'y', '-d', '--web']"
+
+
+@pytest.fixture
+def server():
+    dispatcher = Dispatcher()
+    srv = RestServer(create_app(dispatcher), port=0).start()
+    try:
+        yield srv
+    finally:
+        dispatcher.shutdown()
+        srv.stop()
+
+
+def test_remote_target_attached_returns_the_result(server, tmp_path) -> None:
+    out = tmp_path / "out.txt"
+    script = tmp_path / "job.py"
+    script.write_text(f"""
+from strom.api.environment import StreamExecutionEnvironment
+
+def write(v):
+    with open({str(out)!r}, "a") as f:
+        f.write(f"{{v}}\\n")
+    return v
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.from_collection([1, 2, 3]).map(lambda v: v * 2).map(write).filter(lambda v: False).print()
+result = env.execute("attached")
+print("done", result.get_job_id())
+""")
+    done = subprocess.run([sys.executable, "-m", "strom", "run", "-D", "execution.target=remote",
+                           "-D", f"rest.port={server.port}", str(script)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "waiting for it to end" in done.stderr
+    assert done.stdout.split()[0] == "done" and len(done.stdout.split()[1]) == 32
+    assert sorted(out.read_text().split()) == ["2", "4", "6"]
+
+
+def test_remote_target_failure_carries_the_cluster_traceback(server, tmp_path) -> None:
+    script = tmp_path / "job.py"
+    script.write_text("""
+from strom.api.environment import StreamExecutionEnvironment
+
+def explode(v):
+    raise RuntimeError(f"bad element {v}")
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.from_collection([7]).map(explode).name("exploder").print()
+env.execute("failing remotely")
+""")
+    done = subprocess.run([sys.executable, "-m", "strom", "run", "-D", "execution.target=remote",
+                           "-D", f"rest.port={server.port}", str(script)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "failed on the cluster" in done.stderr and "bad element 7" in done.stderr
+    assert "exploder" in done.stderr and "the cluster's traceback" in done.stderr
+
+
+def test_an_unpicklable_function_fails_strom_run_d_naming_it(server, tmp_path) -> None:
+    script = tmp_path / "job.py"
+    script.write_text("""
+import threading
+from strom.api.environment import StreamExecutionEnvironment
+
+lock = threading.Lock()
+
+def guarded(v):
+    with lock:
+        return v
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.from_collection([1]).map(guarded).print()
+env.execute("unpicklable")
+""")
+    done = subprocess.run([sys.executable, "-m", "strom", "run", "-d", "-D",
+                           f"rest.port={server.port}", str(script)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    err = done.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "function guarded" in err and "global lock" in err and "cannot be pickled" in err
