@@ -71,7 +71,8 @@ class Count(KeyedProcessFunction):
 
 
 def pipeline(env: Any, servers: str, source_topic: str, sink_topic: str, prefix: str,
-             failures: FailOnce) -> None:
+             failures: FailOnce, middle: Any = None) -> None:
+    """Kafka -> parse -> (``middle``, a map) -> count per key -> EXACTLY_ONCE Kafka."""
     source = (KafkaSource.builder().set_bootstrap_servers(servers).set_topics(source_topic)
               .set_group_id(prefix).set_starting_offsets(KafkaOffsetsInitializer.earliest())
               .set_bounded(KafkaOffsetsInitializer.latest())
@@ -81,8 +82,11 @@ def pipeline(env: Any, servers: str, source_topic: str, sink_topic: str, prefix:
                                    .set_value_serialization_schema(SimpleStringSchema()).build())
             .set_delivery_guarantee(DeliveryGuarantee.EXACTLY_ONCE)
             .set_transactional_id_prefix(prefix).build())
-    (env.from_source(source, WatermarkStrategy.no_watermarks(), "numbers")
-        .map(lambda line: (int(line.split(",")[0]), int(line.split(",")[1])))
+    parsed = (env.from_source(source, WatermarkStrategy.no_watermarks(), "numbers")
+              .map(lambda line: (int(line.split(",")[0]), int(line.split(",")[1]))))
+    if middle is not None:
+        parsed = parsed.map(middle)
+    (parsed
         .key_by(lambda kv: kv[0])
         .process(Count(failures))
         .sink_to(sink))
