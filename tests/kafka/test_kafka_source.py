@@ -250,3 +250,30 @@ def test_builder_errors_name_what_is_missing():
         (KafkaSource.builder().set_bootstrap_servers("h:1").set_topics("t")
          .set_value_only_deserializer(SimpleStringSchema())
          .set_starting_offsets(KafkaOffsetsInitializer.committed_offsets()).build())
+
+
+def test_json_rows_round_trip_and_a_malformed_message(env, kafka_broker, new_topic):
+    from strom.datastream.connectors.kafka import KafkaRecordSerializationSchema, KafkaSink
+    from strom.datastream.formats.json import (
+        JsonRowDeserializationSchema,
+        JsonRowSerializationSchema,
+    )
+
+    servers, topic = kafka_broker.bootstrap_servers, new_topic(1)
+    row_type = Types.ROW_NAMED(["id", "name"], [Types.LONG(), Types.STRING()])
+    serializer = (KafkaRecordSerializationSchema.builder().set_topic(topic)
+                  .set_value_serialization_schema(
+                      JsonRowSerializationSchema.builder().with_type_info(row_type).build()).build())
+    env.from_collection([(1, "a"), (2, "b")]).sink_to(
+        KafkaSink.builder().set_bootstrap_servers(servers).set_record_serializer(serializer).build())
+    env.execute("json out")
+    produce(servers, topic, [(None, b'{"id": "x"}', 0), (None, b"not json", 0)])
+    schema = JsonRowDeserializationSchema.builder().type_info(row_type).build()
+    stream = env.from_source(source(servers, topic, schema=schema), WatermarkStrategy.no_watermarks(), "j")
+    both = stream.map(lambda r: ("ok", r.id, r.name)).union(
+        stream.get_side_output(KafkaSource.DEAD_LETTER).map(lambda d: ("dead", d.offset, d.value)))
+    out = sorted(both.execute_and_collect(), key=str)
+    assert out == [("dead", 2, b'{"id": "x"}'), ("dead", 3, b"not json"), ("ok", 1, "a"), ("ok", 2, "b")]
+    lenient = JsonRowDeserializationSchema.builder().type_info(row_type).ignore_parse_errors().build()
+    rows = env.from_source(source(servers, topic, schema=lenient), WatermarkStrategy.no_watermarks(), "j")
+    assert sorted(r.id for r in rows.execute_and_collect()) == [1, 2]

@@ -372,6 +372,8 @@ class KafkaSourceOperator(SourceOperator):
                 self._dead_letter(msg, tp, offset, exc)
                 continue
             positions[tp] = offset + 1
+            if value is None:  # the schema produced no record for it (Flink drops nulls too)
+                continue
             if end_of_stream is not None and end_of_stream(value):
                 self._finish(tp)
                 continue

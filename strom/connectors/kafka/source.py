@@ -16,7 +16,9 @@ side output :data:`DEAD_LETTER` of the source's stream::
 
 ``set_dead_letter_policy(DeadLetterPolicy.SKIP)`` counts and logs them instead, and
 ``DeadLetterPolicy.FAIL`` fails the job naming the record (Flink's behaviour). Every rejected
-record is counted in the source's ``numRecordsInErrors`` metric.
+record is counted in the source's ``numRecordsInErrors`` metric. A deserializer that returns
+None produces no record for that message (Flink's rule; e.g. ``JsonRowDeserializationSchema``
+with ``ignore_parse_errors()``).
 """
 from __future__ import annotations
 
