@@ -3,10 +3,11 @@
 It listens on 127.0.0.1:9092 when that port is free (the address the LogAnalyzer program
 uses), else on a free port. Kafka's jars are fetched with Maven into ~/.cache/strom/kafka
 once (strom.connectors.kafka.broker). Without java or mvn the Kafka tests are skipped, saying
-why; CI has both.
+why; with CI or STROM_REQUIRE_KAFKA set (.ci/run) they fail instead.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +23,10 @@ def kafka_broker() -> Iterator[KafkaBroker]:
     cached = (DEFAULT_CACHE / f"kafka-{KAFKA_VERSION}" / "libs" / ".complete").exists()
     missing = [t for t in ("java",) + (() if cached else ("mvn",)) if shutil.which(t) is None]
     if missing:
-        pytest.skip(f"the Kafka test broker needs {' and '.join(missing)} on the PATH")
+        why = f"the Kafka test broker needs {' and '.join(missing)} on the PATH"
+        if os.environ.get("CI") or os.environ.get("STROM_REQUIRE_KAFKA"):
+            pytest.fail(f"{why} (CI must run the Kafka tests)")
+        pytest.skip(why)
     broker = KafkaBroker(port=None if port_open(9092) else 9092)
     broker.start()
     try:
