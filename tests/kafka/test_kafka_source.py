@@ -99,14 +99,17 @@ def collect_async(stream: Any) -> tuple[queue.Queue, Any]:
     return results, it
 
 
-def drain(results: queue.Queue, quiet: float, limit: float = 30.0) -> list[Any]:
-    """What arrives until nothing came for ``quiet`` seconds."""
+def drain(results: queue.Queue, expect: int, quiet: float = 1.0, limit: float = 60.0) -> list[Any]:
+    """Wait (up to ``limit`` s) for ``expect`` results, then take whatever else arrives until
+    nothing came for ``quiet`` seconds (so extra results are seen, a slow start is not fatal)."""
     out, deadline = [], time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
-            item = results.get(timeout=quiet)
+            item = results.get(timeout=quiet if len(out) >= expect else 0.2)
         except queue.Empty:
-            return out
+            if len(out) >= expect:
+                return out
+            continue
         if isinstance(item, Exception):
             raise item
         out.append(item)
@@ -118,16 +121,26 @@ def test_watermarks_per_partition_with_an_idle_partition(env, kafka_broker, new_
     Per-partition watermarks with idleness: the watermark is 4899 (partition 1 holds it back,
     the idle partition does not), so the windows up to 4 s fire, and no later one until
     partition 1 catches up. A single watermark over the whole source would fire windows up to
-    9 s; without idleness nothing would fire."""
+    9 s; without idleness nothing would fire. Partitions 0 and 1 get heartbeats (timestamp 0,
+    filtered out after the source) so that only partition 2 is idle."""
     servers, topic = kafka_broker.bootstrap_servers, new_topic(3)
     produce(servers, topic, [(None, f"a,{t}", 0) for t in range(0, 10_000, 100)]
             + [(None, f"b,{t}", 1) for t in range(0, 5_000, 100)])
+    stop = threading.Event()
+
+    def heartbeats() -> None:
+        while not stop.wait(0.1):
+            produce(servers, topic, [(None, "h,0", 0), (None, "h,0", 1)])
+
+    beating = threading.Thread(target=heartbeats, daemon=True)
+    beating.start()
     env.set_parallelism(1)
     env.get_config().set_auto_watermark_interval(50)
     strategy = (WatermarkStrategy.for_bounded_out_of_orderness(Duration.of_millis(0))
                 .with_timestamp_assigner(lambda line, ts: int(line.split(",")[1]))
-                .with_idleness(Duration.of_millis(300)))
+                .with_idleness(Duration.of_millis(500)))
     counts = (env.from_source(source(servers, topic, bounded=False), strategy, "events")
+              .filter(lambda line: not line.startswith("h,"))
               .map(lambda line: (line.split(",")[0], 1),
                    output_type=Types.TUPLE([Types.STRING(), Types.INT()]))
               .key_by(lambda kv: kv[0])
@@ -135,13 +148,15 @@ def test_watermarks_per_partition_with_an_idle_partition(env, kafka_broker, new_
               .process(WindowCount()))
     results, it = collect_async(counts)
     try:
-        first = drain(results, quiet=2.0)
+        first = drain(results, 8, quiet=2.0)
         assert sorted(first) == [(k, w * 1000, 10) for k in "ab" for w in range(4)]
         produce(servers, topic, [(None, f"b,{t}", 1) for t in range(5_000, 10_000, 100)])
-        second = drain(results, quiet=2.0)
+        second = drain(results, 10, quiet=2.0)
         assert sorted(second) == [(k, w * 1000, 10) for k in "ab" for w in range(4, 9)]
     finally:
+        stop.set()
         it.close()
+        beating.join(5)
 
 
 class WindowCount:
@@ -210,10 +225,10 @@ def test_partition_discovery_picks_up_new_topics(env, kafka_broker, new_topic):
     env.set_parallelism(1)
     results, it = collect_async(env.from_source(s, WatermarkStrategy.no_watermarks(), "k"))
     try:
-        assert drain(results, quiet=1.5) == ["x1"]
+        assert drain(results, 1) == ["x1"]
         second = new_topic(2, family)
         produce(servers, second, [(None, "y1", 0), (None, "y2", 1)])
-        assert sorted(drain(results, quiet=2.0)) == ["y1", "y2"]
+        assert sorted(drain(results, 2)) == ["y1", "y2"]
     finally:
         it.close()
 
@@ -226,7 +241,7 @@ def test_flink_kafka_consumer_with_add_source(env, kafka_broker, new_topic):
     consumer.set_start_from_earliest()
     results, it = collect_async(env.add_source(consumer))
     try:
-        assert sorted(int(v) for v in drain(results, quiet=1.5)) == list(range(20))
+        assert sorted(int(v) for v in drain(results, 20)) == list(range(20))
     finally:
         it.close()
 

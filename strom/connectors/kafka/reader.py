@@ -107,6 +107,7 @@ class KafkaSourceOperator(SourceOperator):
         self._outs: dict[tuple[str, int], _PartitionOutput] = {}
         self._emitted_wm = MIN_WATERMARK
         self._idle = False
+        self._deferred = False  # inside a periodic emit: combine once at its end
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -465,14 +466,21 @@ class KafkaSourceOperator(SourceOperator):
 
     # -- watermarks ------------------------------------------------------------------------------
     def _on_periodic(self, _time: int) -> None:
-        for tp, gen in self._gens.items():
-            if tp not in self.finished:
-                try:
-                    gen.on_periodic_emit(self._outs[tp])
-                except StromError:
-                    raise
-                except Exception as exc:
-                    raise self.fail(exc, None, "periodic watermark emission of") from exc
+        # every partition's periodic update first, then one combination (Flink's multiplexer
+        # defers periodic updates the same way): the order partitions are visited in must not
+        # matter, e.g. when two of them turn idle in the same period
+        self._deferred = True
+        try:
+            for tp, gen in self._gens.items():
+                if tp not in self.finished:
+                    try:
+                        gen.on_periodic_emit(self._outs[tp])
+                    except StromError:
+                        raise
+                    except Exception as exc:
+                        raise self.fail(exc, None, "periodic watermark emission of") from exc
+        finally:
+            self._deferred = False
         self._combine()
         pts = self.info.processing_time
         pts.register(pts.now() + self._wm_interval, self._on_periodic)
@@ -480,7 +488,7 @@ class KafkaSourceOperator(SourceOperator):
     def _combine(self) -> None:
         """Emit the minimum watermark over active partitions; idle when all are idle."""
         outs = self._outs
-        if not outs:
+        if not outs or self._deferred:
             return
         active = [o.watermark for o in outs.values() if not o.idle]
         if not active:
