@@ -482,8 +482,8 @@ def test_builder_rejects_what_strom_cannot_honour(tmp_path):
     builder = FileSink.for_row_format(str(tmp_path), Encoder.simple_string_encoder())
     with pytest.raises(UnsupportedError, match="compact"):
         builder.enable_compact(object(), object())
-    with pytest.raises(UnsupportedError, match="local file system only"):
-        FileSink.for_row_format("s3://bucket/out", Encoder.simple_string_encoder())
+    assert FileSink.for_row_format("s3://bucket/out/", Encoder.simple_string_encoder()
+                                   ).build().base_path == "s3://bucket/out"  # tests/test_file_sink_s3.py
     assert FileSink.for_row_format(f"file://{tmp_path}", Encoder.simple_string_encoder()
                                    ).build().base_path == str(tmp_path)
     with pytest.raises(JobDefinitionError, match="part_size"):

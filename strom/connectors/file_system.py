@@ -29,7 +29,11 @@ stream's declared type.
 
 The :class:`FileSink` object is itself the sink function the runtime drives (``sink_to``
 deep-copies it per subtask): Flink's ``CheckpointedFunction`` and ``CheckpointListener`` hooks,
-see :mod:`strom.runtime.checkpointing` for their order. It writes the local file system only.
+see :mod:`strom.runtime.checkpointing` for their order. It writes local paths (``file://``
+included) or, through fsspec, object stores such as ``s3://bucket/prefix`` (s3fs; the endpoint
+from ``AWS_ENDPOINT_URL_S3`` when set): there in-progress part files are buffered and uploaded
+as hidden segment objects at each checkpoint, and committed by writing the final object (see
+:mod:`strom.connectors._file_buckets`).
 """
 from __future__ import annotations
 
@@ -67,22 +71,19 @@ STATE_NAME = "file-sink-state"
 DEFAULT_BUCKET_CHECK_INTERVAL = 60 * 1000
 
 
-def _local_path(base_path: Any) -> str:
-    """``base_path`` as a local directory (``file://`` URIs accepted)."""
+def _base_path(base_path: Any) -> str:
+    """``base_path`` as an absolute local directory (``file://`` URIs accepted) or an fsspec
+    URL such as ``s3://bucket/prefix``."""
     if isinstance(base_path, os.PathLike):
         base_path = os.fspath(base_path)
     if not isinstance(base_path, str) or not base_path:
         msg = (f"FileSink.for_row_format: base_path must be a non-empty str or path, got "
-               f"{describe(base_path)}; hint: '/tmp/output'")
+               f"{describe(base_path)}; hint: '/tmp/output' or 's3://bucket/output'")
         raise JobDefinitionError(msg)
     if base_path.startswith("file://"):
         base_path = base_path[len("file://"):]
     elif "://" in base_path:
-        scheme = base_path.split("://", 1)[0]
-        msg = (f"FileSink.for_row_format: base_path {base_path!r} uses the file system "
-               f"'{scheme}://', but strom's FileSink writes the local file system only; hint: "
-               "write to a local or mounted path, e.g. 'file:///data/out'")
-        raise UnsupportedError(msg)
+        return base_path.rstrip("/")
     return os.path.abspath(base_path)
 
 
@@ -146,7 +147,7 @@ class FileSink:
         """Builds a row-format :class:`FileSink` (PyFlink's ``FileSink.RowFormatBuilder``)."""
 
         def __init__(self, base_path: str, encoder: Any) -> None:
-            self._base_path = _local_path(base_path)
+            self._base_path = _base_path(base_path)
             if not callable(getattr(encoder, "encode", None)):
                 msg = (f"FileSink.for_row_format: encoder must have encode(element) -> bytes, "
                        f"got {describe(encoder)}; hint: Encoder.simple_string_encoder('UTF-8')")
@@ -244,7 +245,8 @@ class FileSink:
                        f"{describe(bucket_id)} for {describe(value)}; expected a str (a "
                        "directory relative to the base path); hint: return str(...)")
                 raise InvalidTypeError(msg)
-            path = os.path.join(self.base_path, bucket_id) if bucket_id else self.base_path
+            path = (self.base_path if not bucket_id else f"{self.base_path}/{bucket_id}"
+                    if "://" in self.base_path else os.path.join(self.base_path, bucket_id))
             bucket = self._buckets[bucket_id] = Bucket(bucket_id, path, self.rolling_policy,
                                                        self.output_file_config)
         bucket.write(value, self.encoder.encode(value), context.current_processing_time())
