@@ -188,6 +188,7 @@ def test_csv_format_reads_typed_named_rows(env, tmp_path):
     assert got == [{"id": 1, "name": "ann", "score": 2.5, "ok": True, "tags": ["x", "y"]},
                    {"id": 2, "name": "b, quoted", "score": 1.0, "ok": False, "tags": []}]
     assert source.produced_type.get_field_names() == ["id", "name", "score", "ok", "tags"]
+    assert env.from_source(source, NO_WATERMARKS, "csv").get_type() == source.produced_type
 
 
 @pytest.mark.parametrize("bad, reason", [("3,carl,not-a-number,true,\n", "column 'score'"),

@@ -126,6 +126,7 @@ def test_datagen_bounded_count_over_parallel_subtasks(env):
     cloudpickle.loads(cloudpickle.dumps(source))
     got = env.from_source(source, NO_WATERMARKS, "gen").execute_and_collect()
     assert sorted(got) == [i * i for i in range(100)]
+    assert env.from_source(source, NO_WATERMARKS, "gen").get_type() == Types.LONG()
 
 
 def test_datagen_with_long_max_is_unbounded_and_can_be_cancelled(env, tmp_path):

@@ -305,6 +305,8 @@ class StreamExecutionEnvironment:
                 "splits()/read_split(), read(subtask_index, parallelism) nor create_operator(name). "
                 "Hint: implement read() to return the records, or splits() and read_split() to "
                 "make it resumable.")
+        if type_info is None:  # the type the source declares (its format's), as in PyFlink
+            type_info = getattr(source, "produced_type", None)
         if getattr(source, "generates_watermarks", False):
             # a connector that generates watermarks itself (per partition, as Flink's Kafka
             # source): it gets the strategy instead of a generic operator chained after it
