@@ -1,7 +1,17 @@
 """PyFlink's ``pyflink.datastream.connectors``: re-exports only."""
 from strom.api.sources import NumberSequenceSource, Source
 from strom.connectors.base import DeliveryGuarantee
-from strom.datastream.connectors.file_system import FileSink
+from strom.datastream.connectors.file_system import (
+    BucketAssigner,
+    FileEnumeratorProvider,
+    FileSink,
+    FileSource,
+    FileSourceBuilder,
+    FileSplitAssignerProvider,
+    OutputFileConfig,
+    RollingPolicy,
+    StreamFormat,
+)
 from strom.datastream.connectors.kafka import (
     FlinkKafkaConsumer,
     FlinkKafkaProducer,
@@ -10,5 +20,7 @@ from strom.datastream.connectors.kafka import (
     Semantic,
 )
 
-__all__ = ["DeliveryGuarantee", "FileSink", "FlinkKafkaConsumer", "FlinkKafkaProducer", "KafkaSink",
-           "KafkaSource", "NumberSequenceSource", "Semantic", "Source"]
+__all__ = ["BucketAssigner", "DeliveryGuarantee", "FileEnumeratorProvider", "FileSink", "FileSource",
+           "FileSourceBuilder", "FileSplitAssignerProvider", "FlinkKafkaConsumer",
+           "FlinkKafkaProducer", "KafkaSink", "KafkaSource", "NumberSequenceSource",
+           "OutputFileConfig", "RollingPolicy", "Semantic", "Source", "StreamFormat"]
