@@ -110,6 +110,12 @@ def main():
 
             typed = engine == "strom+types"
             runner = lambda: strom_jobs.run_job(workload, n, parallelism, typed)  # noqa: E731
+        elif engine in ("strom-local+types", "strom-local"):  # TaskManager processes
+            import strom_jobs
+
+            typed = engine == "strom-local+types"
+            strom_jobs.start_local_cluster(parallelism)  # not timed: the cluster is up
+            runner = lambda: strom_jobs.run_job(workload, n, parallelism, typed, "local")  # noqa: E731
         else:
             raise SystemExit("unknown engine %r" % engine)
         out["import_s"] = time.perf_counter() - t_imp

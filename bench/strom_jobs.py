@@ -27,7 +27,11 @@ unless ``typed=False`` (engine ``strom`` in bench/run.py).
 """
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
 import time
+import types
 
 from strom.common import Types
 from strom.datastream import (
@@ -116,6 +120,17 @@ class _RegisteredSink(SinkFunction):
     def reset(self):
         self.n = 0
 
+    def close(self):
+        """In a TaskManager process: leave what this instance saw in a file for the client."""
+        out = os.environ.get(SINK_DIR)
+        if out:
+            state = {k: v for k, v in vars(self).items()}
+            with open(os.path.join(out, "%s-%d.pkl" % (type(self).__name__, self.subtask)), "wb") as f:
+                pickle.dump(state, f)
+
+
+SINK_DIR = "STROM_BENCH_SINK_DIR"
+
 
 class CountingSink(_RegisteredSink):
     """W1: counts records."""
@@ -156,6 +171,13 @@ class WindowResultSink(_RegisteredSink):
 
 
 def _instances():
+    out_dir = os.environ.get(SINK_DIR)
+    if out_dir:  # the sinks ran in TaskManager processes
+        found = []
+        for name in sorted(os.listdir(out_dir)):
+            with open(os.path.join(out_dir, name), "rb") as f:
+                found.append(types.SimpleNamespace(**pickle.load(f)))
+        return found
     seen, out = set(), []
     for sink in _RegisteredSink.registry:
         if id(sink) not in seen:
@@ -289,10 +311,25 @@ def collect_results(workload):
     return results, info
 
 
-def run_job(workload, n, parallelism, typed=True):
+def start_local_cluster(parallelism):
+    """Start the process executor's TaskManagers before timing (run a tiny job on them), and
+    make the sinks of later jobs leave their results in a fresh directory."""
+    os.environ[SINK_DIR] = tempfile.mkdtemp(prefix="strom-bench-")
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.executor = "local"
+    env.set_parallelism(parallelism)
+    env.from_collection(list(range(parallelism * 4))).rebalance().map(lambda v: v).add_sink(CountingSink())
+    env.execute("warm-up")
+    for name in os.listdir(os.environ[SINK_DIR]):
+        os.remove(os.path.join(os.environ[SINK_DIR], name))
+
+
+def run_job(workload, n, parallelism, typed=True, executor=None):
     """Build and execute one job; returns (summary, info). Timed by the caller."""
     _RegisteredSink.registry.clear()
     env = StreamExecutionEnvironment.get_execution_environment()
+    if executor:
+        env.executor = executor
     env.set_parallelism(parallelism)
     build(env, workload, n, typed)
     env.execute("bench-%s" % workload)

@@ -10,6 +10,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from strom.api.types import Types
 from strom.errors import InvalidTypeError, JobDefinitionError, UserFunctionError, describe
 from strom.graph import partitioners as P
 from strom.graph.transformations import Chaining, Kind, Transformation
+from strom.runtime import results as result_targets
 from strom.runtime.elements import OutputTag
 from strom.runtime.keys import field_selector
 from strom.runtime.operators.co import CoMapOperator, CoProcessOperator
@@ -321,15 +323,22 @@ class DataStream:
         done = object()
         # one collecting subtask, as Flink's collect sink: what reaches it from one upstream
         # subtask keeps its order (a union of non-parallel inputs too)
+        target = result_targets.register(results.put)
         self._env._add(Kind.ONE_INPUT, "Sink: Collect", (self._id,), is_sink=True, parallelism=1,
-                       operator_factory=lambda: CollectSinkOperator("Collect", results.put))
-        client = self._env.execute_async(job_execution_name or "collect")
+                       operator_factory=functools.partial(CollectSinkOperator, "Collect", target))
+        try:
+            client = self._env.execute_async(job_execution_name or "collect")
+        except BaseException:
+            result_targets.unregister(target)
+            raise
 
         def finish() -> None:
             try:
                 client.wait()
             except BaseException as exc:  # handed to the consumer
                 results.put(_Failure(exc))
+            finally:
+                result_targets.unregister(target)
             results.put(done)
 
         threading.Thread(target=finish, name="collect-waiter", daemon=True).start()

@@ -101,6 +101,15 @@ class TaskSnapshot:
     subtask_index: int
     sync_ms: float = 0.0
     alignment_ms: float = 0.0
+    stateful: dict[str, bool] | None = None  # set once serialized: which states held anything
+
+    def serialized(self) -> TaskSnapshot:
+        """This snapshot with every state pickled (sent so between processes)."""
+        if self.stateful is not None:
+            return self
+        return TaskSnapshot(_serialize_all(self), self.operators, self.subtask_index,
+                            self.sync_ms, self.alignment_ms,
+                            {op_id: bool(state) for op_id, state in self.states.items()})
 
 
 @dataclass(slots=True)
@@ -141,6 +150,8 @@ def state_file_name(op_id: str, subtask: int) -> str:
 
 def _serialize_all(snapshot: TaskSnapshot) -> dict[str, bytes]:
     """Every operator state of a task's snapshot, pickled (errors name the operator)."""
+    if snapshot.stateful is not None:
+        return snapshot.states  # pickled already (in a TaskManager process)
     return {op_id: serialize(snapshot.operators[op_id]["name"], state)
             for op_id, state in snapshot.states.items()}
 
@@ -419,7 +430,9 @@ class CheckpointCoordinator:
             entry["subtasks"][str(snapshot.subtask_index)] = state_file_name(op_id, snapshot.subtask_index)
             # an operator whose snapshots are all empty holds no state (a map, a filter): a
             # restore into a job without it loses nothing (as Flink ignores stateless operators)
-            entry["stateful"] = entry.get("stateful", False) or bool(snapshot.states.get(op_id))
+            held = (snapshot.stateful.get(op_id, False) if snapshot.stateful is not None
+                    else bool(snapshot.states.get(op_id)))
+            entry["stateful"] = entry.get("stateful", False) or held
             pending.stats.size += len(blob)
             sizes = pending.stats.operator_sizes
             sizes[meta["name"]] = sizes.get(meta["name"], 0) + len(blob)

@@ -214,7 +214,7 @@ class ResourceManager:
             tm.conn.close()
         with contextlib.suppress(OSError):
             self._listener.close()
-        for process in self.processes.values():
+        for process in list(self.processes.values()):
             try:
                 process.wait(2)
             except subprocess.TimeoutExpired:

@@ -92,6 +92,7 @@ class TaskManager:
         self.reported: set[str] = set()
         self.running = False
         self.alive = True
+        self.results: dict[str, list] = {}  # collected records not shipped yet, per receiver
 
     # -- threads ------------------------------------------------------------------------------
 
@@ -151,8 +152,20 @@ class TaskManager:
         self.network.close()
         self.outbox.put(None)
 
+    def _result_buffer(self, sink_id: str) -> Any:
+        """A collect sink's receiver here: a buffer shipped to the JobManager every round."""
+        return self.results.setdefault(sink_id, []).append
+
+    def _ship_results(self) -> None:
+        for sink_id, values in self.results.items():
+            if values:
+                message = ("results", self.attempt, sink_id, values.copy())
+                values.clear()
+                self.post(lambda m=message: m)
+
     def run_commands(self) -> None:
         """Apply the JobManager's commands (main thread: between task steps)."""
+        self._ship_results()
         while self.commands:
             message = self.commands.popleft()
             kind = message[0]
@@ -174,6 +187,7 @@ class TaskManager:
         self.attempt = attempt
         self.control = _Control()
         self.reported = set()
+        self.results = {}
         try:
             spec = cloudpickle.loads(job)
             self.network.reset(attempt)
@@ -198,7 +212,8 @@ class TaskManager:
                 coordinator=_Coordinator(self, attempt), exactly_once=spec["exactly_once"],
                 final_snapshot=spec["final_snapshot"],
                 restore=None if restore is None else (lambda op, s, p: restore[(op, s)]),
-                attempt=spec["attempt_number"], subtasks=spec["subtasks"])
+                attempt=spec["attempt_number"], subtasks=spec["subtasks"],
+                results=self._result_buffer)
             self.by_id = {t.task_id: t for t in self.tasks}
             self.post(lambda: ("deployed", attempt, None))
         except Exception as exc:
@@ -215,6 +230,7 @@ class TaskManager:
         attempt = self.attempt
         executor = InlineExecutor(self.clock, {})
         error = executor._run_attempt(self.tasks, self.control, _Coordinator(self, attempt))
+        self._ship_results()
         self._report_states()
         if error is not None and not self.control.cancel_requested.is_set():
             failed = next((t.task_id for t in self.tasks if not t.finished), "")

@@ -32,6 +32,8 @@ class TaskInfo:
     # Thread-safe: run an action on the task's thread at its next step, waking it (the task's
     # mailbox, set by StreamTask). None outside a task (test harnesses).
     post: Any = None
+    # sink id -> deliver(value): where execute_and_collect's records go (strom.runtime.results)
+    results: Any = None
 
 
 class StreamingRuntimeContext:

@@ -95,14 +95,16 @@ def build_tasks(graph: JobGraph, clock: Clock, metrics: MetricRegistry, *,
                 exactly_once: bool = True, final_snapshot: bool = False,
                 restore: RestorePlan | Callable[[Any, int, int], Any] | None = None,
                 attempt: int = 0,
-                subtasks: Collection[SubtaskId] | None = None) -> list[StreamTask]:
+                subtasks: Collection[SubtaskId] | None = None,
+                results: Callable[[str], Callable[[Any], None]] | None = None) -> list[StreamTask]:
     """Instantiate the subtasks of this process (``subtasks``; None: every subtask), connected
     by channels from ``make_channel(spec, side)``: ``side`` says which ends are here (BOTH,
     PRODUCER or CONSUMER).
 
     ``coordinator`` is the job's checkpoint coordinator (tasks acknowledge to it), ``restore``
     the state to start from (None: a fresh start; or ``(op, subtask, parallelism) -> state``),
-    ``attempt`` the restart count.
+    ``attempt`` the restart count, ``results`` where collected records go
+    (:mod:`strom.runtime.results`; None: this process's receivers).
     """
     here = (lambda sid: True) if subtasks is None else set(subtasks).__contains__
     # gates[(vertex id, subtask)][input_no - 1] -> channels, in edge then producer order
@@ -141,7 +143,7 @@ def build_tasks(graph: JobGraph, clock: Clock, metrics: MetricRegistry, *,
                 processing_time=ProcessingTimeService(clock),
                 metrics=metrics.group(graph.job_name, v.name, str(s)),
                 job_parameters=dict(job_parameters or {}), config=dict(config or {}),
-                attempt_number=attempt)
+                attempt_number=attempt, results=results)
             position = {n: i for i, n in enumerate(v.nodes)}
             operators = [graph.nodes[n].operator_factory() for n in v.nodes]
             for n, op in zip(v.nodes, operators):

@@ -18,6 +18,7 @@ from strom.runtime.executors.threads import ThreadsExecutor
 EXECUTORS: dict[str, Any] = {
     "inline": InlineExecutor,
     "threads": ThreadsExecutor,
+    "local": "strom.cluster.minicluster:LocalClusterExecutor",
 }
 """The executors every end-to-end test runs on: name -> class or ``"module:Class"``."""
 

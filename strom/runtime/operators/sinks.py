@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from strom.errors import StromError
 from strom.runtime.fusion import Step
 from strom.runtime.operators.base import UdfOperator
+from strom.runtime.results import ResultTarget, local_results
 
 
 class SinkContext:
@@ -136,8 +137,19 @@ class PrintSinkOperator(UdfOperator):
 
 
 class CollectSinkOperator(UdfOperator):
-    """Hands every record to ``deliver(value)`` (``execute_and_collect``, tests)."""
+    """Hands every record to ``deliver(value)`` (tests), or to the receiver a
+    :class:`~strom.runtime.results.ResultTarget` names (``execute_and_collect``), which the
+    task resolves where it runs."""
 
-    def __init__(self, name: str, deliver: Callable[[Any], None]) -> None:
+    def __init__(self, name: str, deliver: Callable[[Any], None] | ResultTarget) -> None:
         super().__init__(name, None)
-        self.process_element = lambda value, ts: deliver(value)
+        self.deliver = deliver
+        if not isinstance(deliver, ResultTarget):
+            self.process_element = lambda value, ts: deliver(value)
+
+    def open(self) -> None:
+        super().open()
+        if isinstance(self.deliver, ResultTarget):
+            resolve = self.info.results or local_results
+            deliver = resolve(self.deliver.sink_id)
+            self.process_element = lambda value, ts: deliver(value)

@@ -1,0 +1,108 @@
+"""The two ends of a channel whose producer and consumer run in different processes.
+
+Credit-based flow control as in Flink's network stack: the consumer grants the producer a
+number of batches it can buffer (the channel's credits); every batch sent uses one, every
+batch the consumer takes off its queue gives one back (a ``CREDIT`` frame). A producer without
+credit is not scheduled (``has_credit``), so a slow consumer backpressures its producers and
+memory stays bounded on both sides. Events (watermarks, barriers, end of partition) need no
+credit: they are few and must never wait behind a full queue of records in the other direction.
+
+Payloads are deserialized on the consumer's task thread when it polls, so the connection's
+reader thread only moves bytes.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from strom.runtime.channels import DEFAULT_CREDITS, Channel
+from strom.runtime.network.frames import BATCH, EVENT, dumps, loads
+
+
+class RemoteOutputChannel(Channel):
+    """The producer's end: serializes what is pushed and sends it on a connection."""
+
+    __slots__ = ("channel", "send", "name", "sent", "granted", "on_credit", "on_push")
+
+    def __init__(self, channel: int, send: Callable[[int, int, bytes], None], name: str = "",
+                 credits: int = DEFAULT_CREDITS) -> None:
+        self.channel = channel
+        self.send = send
+        self.name = name
+        self.sent = 0          # batches sent (producer thread only)
+        self.granted = credits  # batches the consumer can take (reader thread only)
+        self.on_credit: Callable[[], None] | None = None
+        self.on_push: Callable[[], None] | None = None
+
+    def push(self, item: Any) -> None:
+        if type(item) is tuple:
+            self.sent += 1
+            self.send(self.channel, BATCH, dumps(item))
+        else:
+            self.send(self.channel, EVENT, dumps(item))
+
+    def has_credit(self) -> bool:
+        return self.granted > self.sent
+
+    def add_credit(self, n: int) -> None:
+        """The consumer took ``n`` batches (the connection's reader thread calls this)."""
+        blocked = self.granted <= self.sent
+        self.granted += n
+        if blocked and self.on_credit is not None:
+            self.on_credit()
+
+    def poll(self) -> Any:
+        raise TypeError(f"channel {self.name}: the producer's end cannot be read")
+
+    def unread(self, item: Any) -> None:
+        raise TypeError(f"channel {self.name}: the producer's end cannot be read")
+
+
+class RemoteInputChannel(Channel):
+    """The consumer's end: frames delivered by the connection's reader thread, read in order."""
+
+    __slots__ = ("channel", "name", "queue", "returned", "grant", "on_push", "on_credit")
+
+    def __init__(self, channel: int, name: str = "") -> None:
+        self.channel = channel
+        self.name = name
+        self.queue: deque = deque()
+        self.returned: Any = None  # the rest of a batch put back by unread()
+        self.grant: Callable[[int, int], None] | None = None  # send credit back (set on delivery)
+        self.on_push: Callable[[], None] | None = None
+        self.on_credit: Callable[[], None] | None = None
+
+    def deliver(self, kind: int, payload: bytes, grant: Callable[[int, int], None]) -> None:
+        """A frame arrived (reader thread); ``grant(channel, n)`` returns credit to its sender."""
+        self.grant = grant
+        self.queue.append((kind, payload))
+        if self.on_push is not None:
+            self.on_push()
+
+    def poll(self) -> Any:
+        if self.returned is not None:
+            item, self.returned = self.returned, None
+            return item
+        try:
+            kind, payload = self.queue.popleft()
+        except IndexError:
+            return None
+        item = loads(payload)
+        if kind == BATCH:
+            self.grant(self.channel, 1)  # type: ignore[misc]
+        elif kind != EVENT:
+            raise TypeError(f"channel {self.name}: unexpected frame kind {kind}")
+        return item
+
+    def unread(self, item: Any) -> None:
+        self.returned = item
+
+    def has_credit(self) -> bool:
+        return True
+
+    def push(self, item: Any) -> None:
+        raise TypeError(f"channel {self.name}: the consumer's end cannot be written")
+
+    def __len__(self) -> int:
+        return len(self.queue) + (self.returned is not None)

@@ -1,0 +1,214 @@
+"""The process runtime: channels between processes (framing, credit), TaskManager processes,
+remote failures, lost TaskManagers and recovery, results over the network.
+
+Semantics shared with the other executors are covered by every end-to-end test (the ``env``
+fixture runs each on ``local`` too); this module covers what only processes have.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from strom.cluster.minicluster import local_cluster
+from strom.cluster.protocol import RemoteTraceback
+from strom.common.restart_strategy import RestartStrategies
+from strom.datastream import StreamExecutionEnvironment
+from strom.errors import JobExecutionError, UnsupportedError
+from strom.runtime.network import NetworkEnvironment
+from strom.time.clock import ManualClock
+
+
+def _wait(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)
+
+
+def _pair() -> tuple[NetworkEnvironment, NetworkEnvironment]:
+    producer, consumer = NetworkEnvironment(), NetworkEnvironment()
+    producer.reset("a1")
+    consumer.reset("a1")
+    return producer, consumer
+
+
+def test_remote_channel_delivers_batches_and_events_in_order() -> None:
+    producer, consumer = _pair()
+    try:
+        inp = consumer.input_channel(7, "x")
+        out = producer.output_channel(7, "x", consumer.address, credits=4)
+        out.push(([1, 2, 3], [None, None, None]))
+        out.push("event")
+        out.push((["a"], [5]))
+        _wait(lambda: len(inp) == 3)
+        assert inp.poll() == ([1, 2, 3], [None, None, None])
+        assert inp.poll() == "event"
+        assert inp.poll() == (["a"], [5])
+        assert inp.poll() is None
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def test_credit_based_flow_control_bounds_what_is_in_flight() -> None:
+    """A producer gets as many batches as the consumer grants; each batch the consumer takes
+    gives one back, and the producer blocked on credit is woken."""
+    producer, consumer = _pair()
+    try:
+        inp = consumer.input_channel(1, "x")
+        out = producer.output_channel(1, "x", consumer.address, credits=2)
+        woken = threading.Event()
+        out.on_credit = woken.set
+        out.push(([1], [None]))
+        assert out.has_credit()
+        out.push(([2], [None]))
+        assert not out.has_credit()  # two batches in flight: no more until one is taken
+        out.push("watermark")  # events need no credit
+        _wait(lambda: len(inp) == 3)
+        assert inp.poll() == ([1], [None])
+        _wait(woken.is_set)
+        assert out.has_credit()
+        inp.unread(([9], [None]))  # the rest of a batch put back gives no second credit
+        assert inp.poll() == ([9], [None])
+        time.sleep(0.05)
+        assert out.granted == 3
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def test_frames_of_an_earlier_attempt_are_never_delivered() -> None:
+    producer, consumer = _pair()
+    try:
+        consumer.reset("a2")  # the consumer restarted; the producer still sends for a1
+        inp = consumer.input_channel(1, "x")
+        out = producer.output_channel(1, "x", consumer.address)
+        try:
+            out.push(([1], [None]))
+        except OSError:
+            pass  # the connection may already be refused
+        time.sleep(0.1)
+        assert inp.poll() is None
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def _env(parallelism: int = 2) -> StreamExecutionEnvironment:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.executor = "local"
+    env.set_parallelism(parallelism)
+    return env
+
+
+def test_keyed_exchange_across_processes_gives_exact_results() -> None:
+    env = _env()
+    ds = env.from_collection([(i % 11, 1) for i in range(20_000)]).key_by(lambda x: x[0]) \
+        .reduce(lambda a, b: (a[0], a[1] + b[1]))
+    final: dict[int, int] = {}
+    for key, count in ds.execute_and_collect():
+        final[key] = count
+    assert final == {k: len(range(k, 20_000, 11)) for k in range(11)}
+
+
+def test_subtasks_run_in_separate_processes() -> None:
+    env = _env()
+
+    class Pid:
+        def map(self, value: Any) -> Any:
+            return os.getpid()
+
+    from strom.datastream.functions import MapFunction
+
+    class PidMap(MapFunction):
+        def map(self, value: Any) -> int:
+            return os.getpid()
+
+    pids = set(env.from_collection(list(range(100))).rebalance().map(PidMap())
+               .execute_and_collect())
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_a_failure_reaches_the_client_with_the_remote_traceback_and_the_subtask() -> None:
+    env = _env()
+
+    def explode(value: int) -> int:
+        if value == 77:
+            raise ValueError("bad record 77")
+        return value
+
+    env.from_collection(list(range(100))).rebalance().map(explode).name("Exploder").print()
+    with pytest.raises(JobExecutionError, match="bad record 77") as info:
+        env.execute("failing")
+    chain = []
+    exc: BaseException | None = info.value
+    while exc is not None:
+        chain.append(exc)
+        exc = exc.__cause__
+    remote = [e for e in chain if isinstance(e, RemoteTraceback)]
+    assert remote, chain
+    assert "Exploder" in remote[0].text and "TaskManager" in remote[0].text
+    assert "explode" in remote[0].text  # the user's frame
+
+
+def test_unpicklable_function_fails_at_submission_naming_the_operator() -> None:
+    env = _env()
+    lock = threading.Lock()
+    env.from_collection([1, 2]).map(lambda v: (lock, v)[1]).name("Locked").print()
+    with pytest.raises(JobExecutionError, match="operator 'Locked'.*cannot be pickled"):
+        env.execute("unpicklable")
+
+
+def test_manual_clock_is_refused_with_a_hint() -> None:
+    env = _env()
+    env.clock = ManualClock()
+    env.from_collection([1]).print()
+    with pytest.raises(UnsupportedError, match="ManualClock"):
+        env.execute()
+
+
+class _Throttle:
+    """Stands in for the fault-tolerance job's clock: reading slows down a little every 100
+    records, so the job runs for seconds and a TaskManager can be killed in the middle."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def advance(self, ms: int) -> None:
+        self.n += 1
+        if self.n % 100 == 0:
+            time.sleep(0.004)
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_taskmanager_recovers_from_the_last_checkpoint(tmp_path: Any) -> None:
+    """A TaskManager killed mid-job: detected, replaced, the job restarts from its last
+    checkpoint and the exactly-once file output is exact."""
+    from tests import fault_tolerance_job as ft
+
+    class Count(ft.Count):
+        def initialize_state(self, context: Any) -> None:
+            """Nothing to record (the test's registry is not in the TaskManager processes)."""
+
+    env = _env()
+    env.enable_checkpointing(200)
+    env.get_checkpoint_config().set_checkpoint_storage_dir(str(tmp_path / "chk"))
+    env.set_restart_strategy(RestartStrategies.fixed_delay_restart(3, 100))
+    out = str(tmp_path / "out")
+    n = 60_000
+    ft.build(env, _Throttle(), n, Count(ft.Failures("sigkill"), on_record=lambda i: None),
+             ft.file_sink(out))
+    client = env.execute_async("sigkill")
+    rm = local_cluster()
+    _wait(lambda: client.checkpoints().get("counts", {}).get("completed", 0) >= 2, timeout=60)
+    victims = [tm for tm in rm.taskmanagers.values() if tm.owner is not None]
+    os.kill(victims[-1].pid, signal.SIGKILL)
+    result = client.wait(120)
+    assert result.restarts >= 1
+    got, want = ft.finished_lines(out), ft.expected(n)
+    assert got == want, ft.difference(got, want)
