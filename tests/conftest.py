@@ -23,6 +23,10 @@ settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+# Jobs that choose no executor run in this process (a test about the default choice unsets it);
+# the `env`/`executor` fixtures choose each executor explicitly.
+os.environ.setdefault("STROM_EXECUTION_TARGET", "inline")
+
 
 @pytest.fixture(params=sorted(EXECUTORS))
 def executor(request: Any) -> str:

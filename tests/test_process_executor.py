@@ -212,3 +212,37 @@ def test_sigkill_of_a_taskmanager_recovers_from_the_last_checkpoint(tmp_path: An
     assert result.restarts >= 1
     got, want = ft.finished_lines(out), ft.expected(n)
     assert got == want, ft.difference(got, want)
+
+
+def test_a_parallel_job_runs_on_taskmanager_processes_unless_a_target_is_chosen(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STROM_EXECUTION_TARGET", raising=False)
+    from strom.datastream.functions import MapFunction
+
+    class PidMap(MapFunction):
+        def map(self, value: Any) -> int:
+            return os.getpid()
+
+    env = StreamExecutionEnvironment.get_execution_environment()
+    assert env._target() == "inline"  # parallelism 1: in this process
+    env.from_collection([1, 2, 3]).map(PidMap()).print()
+    assert env._target() == "inline"
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    ds = env.from_collection(list(range(20))).rebalance().map(PidMap())
+    assert env._target() == "local"
+    assert os.getpid() not in set(ds.execute_and_collect())
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.set_parallelism(2)
+    env.clock = ManualClock()
+    assert env._target() == "inline"  # manual time lives in this process
+    monkeypatch.setenv("STROM_EXECUTION_TARGET", "threads")
+    assert StreamExecutionEnvironment.get_execution_environment()._target() == "threads"
+
+
+def test_an_explicit_local_target_defaults_to_one_subtask_per_core() -> None:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.executor = "local"
+    env.from_collection([1]).rebalance().map(lambda v: v).print()
+    graph = env._job_graph("j", clear=False)
+    assert max(v.parallelism for v in graph.vertices) == (os.cpu_count() or 1)

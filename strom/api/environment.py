@@ -5,16 +5,22 @@ Example:
     >>> env.from_collection([1, 2, 3]).map(lambda x: x * 10).print()  # doctest: +SKIP
     >>> env.execute("tens")  # doctest: +SKIP
 
-Defaults differ from a Flink mini-cluster in one deliberate way: the default parallelism is 1,
-not the number of cores, because the embedded executor runs on one Python thread (more
-subtasks there add partitioning, not CPU) and so that ``print()`` output is deterministic and
-unprefixed. Set it with ``set_parallelism`` or ``parallelism.default``.
+Where a job runs (``execution.target``, or ``env.executor``): ``inline`` (every subtask on this
+thread), ``threads`` (a thread per subtask), ``local`` (a mini-cluster of TaskManager processes,
+every core used) or ``remote`` (a session cluster). Unless one is chosen, a job whose operators
+all run one subtask runs ``inline`` and a wider one on ``local``, as ``env.execute()`` on Flink
+starts a mini-cluster (``STROM_EXECUTION_TARGET`` in the environment overrides that choice;
+the test suite sets it to ``inline``). The default parallelism differs from Flink in one
+deliberate way: it is 1, not the number of cores, except on an explicitly chosen ``local``
+target, so that a script runs in-process with deterministic, unprefixed ``print()`` output
+until it asks for more. Set it with ``set_parallelism`` or ``parallelism.default``.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
 import json
+import os
 import random
 import threading
 import warnings
@@ -41,7 +47,7 @@ from strom.graph.transformations import Kind, Transformation
 from strom.runtime.executors import executor_class
 from strom.runtime.job import JobClient, JobControl, JobExecutionResult, notify_job_started
 from strom.runtime.operators.timestamps import ingestion_time
-from strom.time.clock import Clock, SystemClock
+from strom.time.clock import Clock, ManualClock, SystemClock
 from strom.time.duration_text import parse_duration_ms
 
 
@@ -96,7 +102,8 @@ class StreamExecutionEnvironment:
         self._runtime_mode = RuntimeExecutionMode.STREAMING
         self._gc_young_threshold = 50_000  # see strom/runtime/executors/_gc.py
         self.clock: Clock = SystemClock()
-        self.executor = "inline"
+        self.executor: str | None = None  # None: chosen per job (see the module docstring)
+        self._parallelism_set = False
         self._apply_configuration(self._configuration)
 
     @staticmethod
@@ -149,6 +156,7 @@ class StreamExecutionEnvironment:
         if not isinstance(parallelism, int) or parallelism < 1:
             raise JobDefinitionError(f"set_parallelism: expected an int >= 1, got {parallelism!r}")
         self._parallelism = parallelism
+        self._parallelism_set = True
         return self
 
     def get_parallelism(self) -> int:
@@ -350,22 +358,41 @@ class StreamExecutionEnvironment:
         return self._source(source, "Source: Socket Stream", None)
 
     # -- running --
-    def _job_graph(self, job_name: str, clear: bool = True) -> Any:
+    def _job_graph(self, job_name: str, clear: bool = True, target: str | None = None) -> Any:
         """Build the job graph; as in Flink, executing clears the plan for the next job."""
+        target = target or self._target()
+        cls = executor_class(target)
+        parallelism = self._parallelism
+        if not self._parallelism_set and target == self.executor and hasattr(cls, "default_parallelism"):
+            parallelism = cls.default_parallelism()  # a cluster target chosen explicitly: cores
         graph = build_job_graph(job_name, list(self._transformations.values()),
-                                default_parallelism=self._parallelism,
+                                default_parallelism=parallelism,
                                 default_max_parallelism=self._config.get_max_parallelism(),
                                 chaining=self._chaining, sinks=self._pending_sinks,
-                                chain_single_subtask_exchanges=self._executor_class().chains_single_subtask_exchanges)
+                                chain_single_subtask_exchanges=cls.chains_single_subtask_exchanges)
         if clear:
             self._pending_sinks = set()
         return graph
 
-    def _executor_class(self) -> Any:
-        return executor_class(self.executor)
+    def _target(self) -> str:
+        """Where the next job runs: the chosen target; else ``STROM_EXECUTION_TARGET``; else
+        ``local`` when some operator runs more than one subtask, ``inline`` otherwise."""
+        if self.executor:
+            return self.executor
+        chosen = os.environ.get("STROM_EXECUTION_TARGET")
+        if chosen:
+            return chosen
+        if isinstance(self.clock, ManualClock):
+            return "inline"  # manual time exists in this process only
+        widest = max((t.parallelism or self._parallelism for t in self._transformations.values()
+                      if t.kind.physical and not t.non_parallel), default=1)
+        return "local" if widest > 1 else "inline"
 
-    def _executor(self) -> Any:
-        return self._executor_class()(self.clock, {"runtime_mode": self._runtime_mode,
+    def _executor_class(self) -> Any:
+        return executor_class(self._target())
+
+    def _executor(self, target: str | None = None) -> Any:
+        return executor_class(target or self._target())(self.clock, {"runtime_mode": self._runtime_mode,
                                                    "gc_young_threshold": self._gc_young_threshold,
                                                    "auto_watermark_interval": self._config.get_auto_watermark_interval(),
                                          "checkpoint_config": self._checkpoint_config,
@@ -383,18 +410,20 @@ class StreamExecutionEnvironment:
     def execute(self, job_name: str | None = None) -> JobExecutionResult:
         """Run the job to completion on this thread; raises ``JobExecutionError`` if it fails."""
         name = job_name or "Flink Streaming Job"
-        graph = self._job_graph(name)
+        target = self._target()
+        graph = self._job_graph(name, target=target)
         control = JobControl(name)
-        executor = self._executor()
+        executor = self._executor(target)
         notify_job_started(control, graph, executor)
         return executor.run(graph, control, self._config.get_global_job_parameters())
 
     def execute_async(self, job_name: str | None = None) -> JobClient:
         """Start the job on a background thread and return a ``JobClient``."""
         name = job_name or "Flink Streaming Job"
-        graph = self._job_graph(name)
+        target = self._target()
+        graph = self._job_graph(name, target=target)
         control = JobControl(name)
-        executor = self._executor()
+        executor = self._executor(target)
         params = self._config.get_global_job_parameters()
         notify_job_started(control, graph, executor)
 
