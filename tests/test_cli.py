@@ -153,3 +153,28 @@ env.execute("unpicklable")
     err = done.stderr.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "function guarded" in err and "global lock" in err and "cannot be pickled" in err
+
+
+def test_modules_next_to_the_script_travel_with_the_job(server, tmp_path) -> None:
+    (tmp_path / "job_helpers.py").write_text("def triple(v):\n    return v * 3\n")
+    out = tmp_path / "out.txt"
+    script = tmp_path / "job.py"
+    script.write_text(f"""
+from job_helpers import triple
+from strom.api.environment import StreamExecutionEnvironment
+
+def write(v):
+    with open({str(out)!r}, "a") as f:
+        f.write(f"{{v}}\\n")
+    return v
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.from_collection([1, 2]).map(triple).map(write).filter(lambda v: False).print()
+env.execute("with a helper module")
+""")
+    assert "job_helpers" not in sys.modules  # the cluster (this process) cannot import it
+    done = subprocess.run([sys.executable, "-m", "strom", "run", "-D", "execution.target=remote",
+                           "-D", f"rest.port={server.port}", str(script)], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(out.read_text().split()) == ["3", "6"]

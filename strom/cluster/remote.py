@@ -9,15 +9,17 @@ failed, and cancels the remote job if the local one is cancelled (``JobClient.ca
 
 The cluster is found as :func:`strom.cluster.client.endpoint` says (``rest.address``,
 ``rest.port``, the cluster file). The job is cloudpickled here, so a function that cannot be
-pickled fails the submission with a ``JobDefinitionError`` naming it.
+pickled fails the submission with a ``JobDefinitionError`` naming it; modules imported from the
+job script's directory travel with it by value (the cluster need not have them).
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 from strom.cluster.client import RestClient, endpoint
-from strom.cluster.submission import CONTENT_TYPE, JobSubmission, pack
+from strom.cluster.submission import CONTENT_TYPE, JobSubmission, pack, ship_local_modules
 from strom.errors import ClusterError, JobExecutionError
 from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
 
@@ -44,6 +46,8 @@ class RemoteExecutor:
         settings = self._settings()
         config = dict(self.config)
         config["configuration"] = {k: v for k, v in settings.items() if k not in _NOT_SHIPPED}
+        if sys.argv and sys.argv[0] and os.path.isfile(sys.argv[0]):  # the job script's modules
+            ship_local_modules(os.path.dirname(os.path.abspath(sys.argv[0])))
         payload = pack(JobSubmission(graph.job_name, graph, config, job_parameters))
         client = RestClient(endpoint(settings))
         job_id = client.submit(payload, CONTENT_TYPE)

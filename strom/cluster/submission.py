@@ -54,11 +54,37 @@ def pack(submission: JobSubmission) -> bytes:
         raise JobDefinitionError(_unpicklable_message(submission, exc)) from exc
 
 
+def ship_local_modules(directory: str) -> list[str]:
+    """Pickle the functions of modules loaded from ``directory`` (the job script's, not an
+    installed package) by value, so the cluster needs no copy of them; returns their names."""
+    import os
+    import sys
+
+    root = os.path.abspath(directory) + os.sep
+    shipped = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if (not path or name == "__main__" or "site-packages" in path
+                or not os.path.abspath(path).startswith(root)):
+            continue
+        try:
+            cloudpickle.register_pickle_by_value(module)
+        except ValueError:  # not importable by name (already by value, or a sub-module)
+            continue
+        shipped.append(name)
+    return shipped
+
+
 def unpack(payload: bytes) -> JobSubmission:
     """The submission in a ``POST /jobs`` body; ``ValueError`` if it is not one."""
     try:
         submission = cloudpickle.loads(payload)
-    except Exception as exc:  # any unpickling error: the body is not a submission
+    except ImportError as exc:  # ModuleNotFoundError too: a module the cluster does not have
+        raise ValueError(f"the job refers to module {exc.name or str(exc)!r}, which the cluster "
+                         f"cannot import ({exc}); hint: install it where the cluster runs, or "
+                         "keep it next to the job script (strom run -d ships those modules "
+                         "with the job)") from exc
+    except Exception as exc:  # any other unpickling error: the body is not a submission
         raise ValueError(f"the body is not a cloudpickled job submission ({type(exc).__name__}: "
                          f"{exc}); hint: submit with `strom run -d` or "
                          "strom.cluster.submission.pack") from exc
