@@ -26,6 +26,7 @@ from typing import Any
 from strom.cluster.client import cluster_file
 from strom.cluster.dispatcher import Dispatcher
 from strom.cluster.rest import DEFAULT_BIND_ADDRESS, RestServer, create_app, rest_token
+from strom.errors import ClusterError
 
 STANDALONE_MODULE = "strom.cluster.standalone"
 """How the process is started (``python -m ...``); ``strom cluster stop`` checks a pid's
@@ -91,7 +92,12 @@ def main(argv: list[str] | None = None) -> int:
             resources.start_taskmanager(slots)
     dispatcher = Dispatcher(args.executor, {k: v for k, v in config.items() if k != "rest.token"},
                             resources=resources, slots=slots * max(1, args.taskmanagers))
-    server = RestServer(create_app(dispatcher, rest_token(config)), host, port).start()
+    try:
+        server = RestServer(create_app(dispatcher, rest_token(config)), host, port).start()
+    except ClusterError as exc:  # the port is taken: one line, for `strom cluster start`
+        print(f"strom cluster: {exc}", file=sys.stderr, flush=True)
+        dispatcher.shutdown()
+        return 1
     path = args.cluster_file or cluster_file()
     stop = threading.Event()
 
