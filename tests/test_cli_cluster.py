@@ -183,3 +183,14 @@ def test_unknown_job_is_one_line_with_a_hint(cluster_env) -> None:
         assert "no job" in done.stderr and "strom list --all" in done.stderr
         assert "Traceback" not in done.stderr
     assert strom(env, "cluster", "stop").returncode == 0
+
+
+def test_a_taken_port_fails_start_with_the_reason(cluster_env) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = strom(cluster_env, "cluster", "start", "--port", str(port))
+    assert done.returncode == 1
+    assert "exited with status 1" in done.stderr and "is the port in use?" in done.stderr
+    assert not Path(cluster_env["STROM_CLUSTER_FILE"]).exists()
