@@ -63,7 +63,8 @@ _SCHEMAS: dict[str, Any] = {
                     "features": {"type": "object"}}),
     "Overview": _obj({"taskmanagers": _INT, "slots-total": _INT, "slots-available": _INT,
                       "jobs-running": _INT, "jobs-finished": _INT, "jobs-cancelled": _INT,
-                      "jobs-failed": _INT, "flink-version": _STR, "flink-commit": _STR}),
+                      "jobs-failed": _INT, "flink-version": _STR, "flink-commit": _STR},
+                     {"slots-free-and-blocked": _INT, "taskmanagers-blocked": _INT}),
     "TaskManagers": _obj({"taskmanagers": _array(_obj(
         {"id": _STR, "path": _STR, "dataPort": _INT, "jmxPort": _INT,
          "timeSinceLastHeartbeat": _INT, "slotsNumber": _INT, "freeSlots": _INT,

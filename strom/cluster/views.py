@@ -129,7 +129,8 @@ def overview(dispatcher: Dispatcher) -> dict[str, Any]:
     total, free = sum(tm.slots for tm in tms), sum(tm.free_slots for tm in tms)
     states = [r.status for r in dispatcher.all_jobs()]
     return {"taskmanagers": len(tms),
-            "slots-total": total, "slots-available": free,
+            "slots-total": total, "slots-available": free, "slots-free-and-blocked": 0,
+            "taskmanagers-blocked": 0,
             "jobs-running": sum(s not in ("FINISHED", "CANCELED", "FAILED") for s in states),
             "jobs-finished": states.count("FINISHED"), "jobs-cancelled": states.count("CANCELED"),
             "jobs-failed": states.count("FAILED"), "flink-version": __version__,
