@@ -18,7 +18,8 @@ _EXPORTS = {
     "ProcessOperator": "process", "ReduceOperator": "reduce",
     "CollectSinkOperator": "sinks", "PrintSinkOperator": "sinks", "SinkOperator": "sinks",
     "IteratorSourceOperator": "sources", "SourceOperator": "sources",
-    "ThreadedSourceOperator": "sources",
+    "SplitSourceOperator": "sources", "ThreadedSourceOperator": "sources",
+    "DiscoveringSplitSourceOperator": "split_discovery", "SocketSourceOperator": "socket_source",
     "FilterOperator": "stateless", "FlatMapOperator": "stateless", "MapOperator": "stateless",
     "TimestampsAndWatermarksOperator": "timestamps", "WindowOperator": "window",
 }
