@@ -300,6 +300,7 @@ def test_rescaling_a_file_source_from_a_savepoint_reads_every_line_once(executor
         env = StreamExecutionEnvironment.get_execution_environment()
         env.executor = executor
         env.set_parallelism(parallelism)
+        env.enable_checkpointing(20)
         stream = env.from_source(text_source(tmp_path / "in").build(), NO_WATERMARKS, "files").uid("files")
         if slow:
             stream = stream.map(_slow).uid("slow")
@@ -309,14 +310,46 @@ def test_rescaling_a_file_source_from_a_savepoint_reads_every_line_once(executor
         return env
 
     client = job(2, slow=True).execute_async("first")
-    time.sleep(0.3)
+    wait_for(lambda: len(lines_in(out)) > 0)  # running: a checkpoint committed some lines
     savepoint = client.stop_with_savepoint(False, str(tmp_path / "sp")).result(20)
-    first = sum(finished_lines(out).values())
-    assert 0 < first < len(lines)
+    assert 0 < len(lines_in(out)) < len(lines)  # stopped with files half read
     env = job(3, slow=False)
     env.get_checkpoint_config().restore_path = savepoint
     env.execute("rescaled")
     assert finished_lines(out) == collections.Counter(lines)
+
+
+def test_rescaling_a_monitoring_source_mid_file_from_a_savepoint_reads_every_line_once(
+        executor, tmp_path):
+    lines = make_input(tmp_path / "in", files=5)
+    out = str(tmp_path / "out")
+
+    def job(parallelism: int, slow: bool) -> StreamExecutionEnvironment:
+        env = StreamExecutionEnvironment.get_execution_environment()
+        env.executor = executor
+        env.set_parallelism(parallelism)
+        env.enable_checkpointing(20)
+        source = text_source(tmp_path / "in").monitor_continuously(Duration.of_millis(20)).build()
+        stream = env.from_source(source, NO_WATERMARKS, "files").uid("files")
+        stream.map(_slow if slow else _same).uid("slow").sink_to(sink(out)).uid("sink")
+        return env
+
+    client = job(2, slow=True).execute_async("first")
+    wait_for(lambda: len(lines_in(out)) > 0)  # running: a checkpoint committed some lines
+    savepoint = client.stop_with_savepoint(False, str(tmp_path / "sp")).result(20)
+    assert 0 < len(lines_in(out)) < len(lines)  # stopped with files half read
+    publish(tmp_path / "in", "new.txt", "n0\nn1\n")
+    env = job(3, slow=False)
+    env.get_checkpoint_config().restore_path = savepoint
+    client = env.execute_async("rescaled")
+    wait_for(lambda: len(lines_in(out)) >= len(lines) + 2)
+    time.sleep(0.1)
+    client.cancel().result(timeout=10)
+    assert finished_lines(out) == collections.Counter([*lines, "n0", "n1"])
+
+
+def _same(line: str) -> str:
+    return line
 
 
 def _slow(line: str) -> str:
