@@ -14,8 +14,8 @@ of columns or a value that is not of its column's type, a line that is not a JSO
 does not fit the type) fails the job with an :class:`~strom.errors.InputFormatError` naming the
 file, the line and what was wrong; under a restart strategy the job then fails again at the
 same record, so fix or remove the file. ``with_ignore_parse_errors()`` skips such records
-instead, each with a logged warning naming file, line and reason, and counted in the format's
-log (never silently). Blank lines are not records in either format. A record's position (for
+instead, each with a logged warning (logger ``strom.connectors.file_formats``) naming file, line
+and reason: never silently. Blank lines are not records in either format. A record's position (for
 checkpoints) counts the records emitted, so skipped lines are skipped again on a restore.
 """
 from __future__ import annotations
