@@ -12,10 +12,10 @@ Recovery (Flink's, within what librdkafka allows):
   committed. librdkafka cannot resume another producer's transaction (Java's client can,
   through internals Flink uses), so the producers of pre-committed transactions stay alive in
   a process-wide registry after their sink closes, and the restored subtask commits through
-  them. A restore in a *new* process cannot do that: if the failure fell exactly between a
+  them. A restore in *another* process cannot do that: if the failure fell exactly between a
   checkpoint's completion and its commit and took the process down, that transaction is
-  aborted, and an error says so, naming the transactional id and the checkpoint.
-* Every other slot of the subtask (and of the old subtasks whose state it restores) is fenced
+  aborted; a warning names the transactional id and the checkpoint.
+* Every other slot of the subtask (and of removed old subtasks whose state it takes over) is fenced
   and aborted: a producer is created with the same transactional id and ``init_transactions``
   runs, which aborts whatever an earlier attempt left open, so ``read_committed`` readers are
   not blocked until the transaction timeout.
@@ -98,8 +98,14 @@ class TransactionPool:
         return live
 
     # -- recovery --------------------------------------------------------------------------------
-    def recover(self, restored: list[dict]) -> None:
-        """Commit the restored checkpoint's transactions; fence and abort every other one."""
+    def recover(self, restored: list[dict], parallelism: int) -> None:
+        """Commit the restored checkpoint's transactions; fence and abort every other one.
+
+        ``restored`` holds the entries of every old subtask (union state): this subtask takes
+        over its own old index's, and those of old subtasks that no longer exist (``index %
+        parallelism``), so no two subtasks ever touch the same transactional ids."""
+        restored = [e for e in restored if e["subtask"] == self.subtask
+                    or (e["subtask"] >= parallelism and e["subtask"] % parallelism == self.subtask)]
         committed: set[str] = set()
         for entry in restored:
             for checkpoint_id, txn_id in entry["pending"]:
@@ -130,10 +136,12 @@ class TransactionPool:
         if live is not None and live.pre_committed == checkpoint_id:
             self._commit(live, txn_id, checkpoint_id)
             return
-        _LOG.error("KafkaSink: the transaction %r of checkpoint %d cannot be committed: its "
-                   "producer is gone (the process that held it ended between the checkpoint's "
-                   "completion and the commit), and librdkafka cannot resume another producer's "
-                   "transaction; its records are aborted", txn_id, checkpoint_id)
+        _LOG.warning("KafkaSink: transaction %r of checkpoint %d was pre-committed by a producer "
+                     "this process does not hold (another TaskManager process, or one that "
+                     "ended). If that producer committed it after the checkpoint completed (the "
+                     "usual case) nothing is lost; if its process ended between the checkpoint's "
+                     "completion and the commit, librdkafka cannot resume the transaction and its "
+                     "records are aborted by the fencing that follows", txn_id, checkpoint_id)
 
     # -- the cycle -------------------------------------------------------------------------------
     def begin(self) -> Any:

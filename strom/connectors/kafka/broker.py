@@ -22,6 +22,7 @@ transaction ~2 s, which would otherwise land in whichever test comes first.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -72,6 +73,34 @@ _LOG4J2 = """<?xml version="1.0" encoding="UTF-8"?>
     <Root level="WARN"><AppenderRef ref="file"/></Root>
   </Loggers>
 </Configuration>
+"""
+
+
+# Stops a broker whose owner died without stopping it (a test run killed by a timeout): polls
+# the owner's pid once a second; ends when the broker ends.
+_WATCHDOG = """
+import os, signal, sys, time
+owner, broker = int(sys.argv[1]), int(sys.argv[2])
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+while alive(broker):
+    time.sleep(1)
+    if not alive(owner):
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(broker, sig)
+            except ProcessLookupError:
+                sys.exit(0)
+            for _ in range(wait * 10):
+                if not alive(broker):
+                    sys.exit(0)
+                time.sleep(0.1)
 """
 
 
@@ -187,9 +216,9 @@ class KafkaBroker:
                          encoding="utf-8")
         if (self.data_dir / "logs" / "meta.properties").exists():
             return  # formatted before: a restart keeps the data
-        cluster_id = uuid.uuid4().bytes
-        import base64
-        cid = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
+        cid = "-"
+        while not cid[0].isalnum():  # an id starting with "-" would be read as an option
+            cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         proc = subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", cid, "-c",
                                          str(props), "--standalone"),
                               capture_output=True, text=True, timeout=120)
@@ -197,8 +226,10 @@ class KafkaBroker:
             raise BrokerError(f"formatting the Kafka data directory {self.data_dir} failed: "
                               f"{(proc.stdout + proc.stderr)[-2000:]}")
 
-    def start(self, timeout: float = 60.0, warm_up: bool = True) -> KafkaBroker:
-        """Start the broker and return once it serves requests (and is warmed up)."""
+    def start(self, timeout: float = 60.0, warm_up: bool = True, outlive_owner: bool = False
+              ) -> KafkaBroker:
+        """Start the broker and return once it serves requests (and is warmed up). Unless
+        ``outlive_owner``, a watchdog stops it if this process dies without stopping it."""
         if port_open(self.port):
             raise BrokerError(f"cannot start a Kafka broker on 127.0.0.1:{self.port}: the port is "
                               "in use; hint: stop what listens there or pick another port")
@@ -210,6 +241,10 @@ class KafkaBroker:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
         log.close()
+        if not outlive_owner:
+            subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(self.process.pid)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         server_log = self.data_dir / "server.log"
         while time.monotonic() < deadline:
@@ -335,7 +370,7 @@ def _cli(argv: list[str] | None = None) -> int:
         print(f"already running: pid {state['pid']}, bootstrap.servers=127.0.0.1:{state['port']}")
         return 0
     broker = KafkaBroker(port=args.port, data_dir=args.dir)
-    broker.start()
+    broker.start(outlive_owner=True)
     assert broker.process is not None
     state_file.write_text(json.dumps({"pid": broker.process.pid, "port": broker.port}))
     print(f"started: pid {broker.process.pid}, bootstrap.servers={broker.bootstrap_servers}, "

@@ -154,11 +154,16 @@ class KafkaSourceOperator(SourceOperator):
         else:  # partitions new since the checkpoint start at the earliest offset (Flink)
             starts = dict.fromkeys(fresh, OFFSET_BEGINNING)
             stops = self._resolve(fresh, src.stopping) if src.stopping is not None else {}
+        unstopped = []
         for tp in restored:
             if tp in mine:
                 starts[tp], stop = restored[tp]
                 if stop is not None:
                     stops[tp] = stop
+                elif src.stopping is not None:
+                    unstopped.append(tp)  # restored from an unbounded run into a bounded one
+        if unstopped:
+            stops.update(self._resolve(unstopped, src.stopping))
         self.known.update(mine)
         self._add(starts, stops)
         self._wm_interval = int(info.config.get("auto_watermark_interval",

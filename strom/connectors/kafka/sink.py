@@ -207,7 +207,9 @@ class KafkaSink:
 
     # -- runtime hooks (the sink operator calls them on the task's thread) -----------------------
     def initialize_state(self, context: Any) -> None:
-        self._state = context.get_operator_state_store().get_list_state(
+        # union: on restore every subtask sees every old subtask's transactions, and takes
+        # exactly those of its own old index (and of removed subtasks): see _transactions
+        self._state = context.get_operator_state_store().get_union_list_state(
             ListStateDescriptor(STATE_NAME))
         self._restored = list(self._state.get()) if context.is_restored() else []
 
@@ -238,7 +240,7 @@ class KafkaSink:
         if self.guarantee is DeliveryGuarantee.EXACTLY_ONCE:
             self._pool = TransactionPool(ck, conf, self.transactional_id_prefix or "", subtask,
                                          self.bootstrap_servers)
-            self._pool.recover(self._restored)
+            self._pool.recover(self._restored, parallelism)
             self._restored = []
             self._producer = self._pool.begin()
         else:
