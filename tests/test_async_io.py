@@ -74,6 +74,7 @@ def test_unordered_wait_emits_every_result(executor: str) -> None:
     assert sorted(out) == [v * 10 for v in range(N)]
 
 
+@pytest.mark.in_process("counts calls in flight in a class attribute")
 @pytest.mark.parametrize("ordered", [True, False])
 def test_capacity_bounds_the_calls_in_flight(executor: str, ordered: bool) -> None:
     Service.stats.update(now=0, max=0)
@@ -301,6 +302,7 @@ class Remember(SinkFunction):
         RESTORE_RUN["out"].append(value)
 
 
+@pytest.mark.in_process("deterministic checkpoints and timers on a ManualClock")
 @pytest.mark.parametrize("ordered", [True, False])
 def test_a_restart_from_a_checkpoint_loses_no_element_in_flight(executor: str, ordered: bool) -> None:
     RESTORE_RUN.clear()
@@ -341,6 +343,7 @@ class Flaky(AsyncFunction):
         return [value]
 
 
+@pytest.mark.in_process("counts attempts in a class attribute")
 @pytest.mark.parametrize("ordered", [True, False])
 def test_retry_on_exceptions_until_a_call_succeeds(executor: str, ordered: bool) -> None:
     ATTEMPTS.clear()
@@ -352,6 +355,7 @@ def test_retry_on_exceptions_until_a_call_succeeds(executor: str, ordered: bool)
     assert ATTEMPTS == {v: 3 for v in range(20)}
 
 
+@pytest.mark.in_process("counts attempts in a class attribute")
 def test_retry_on_empty_results_with_exponential_backoff(executor: str) -> None:
     ATTEMPTS.clear()
     env = _env(executor)
@@ -362,6 +366,7 @@ def test_retry_on_empty_results_with_exponential_backoff(executor: str) -> None:
     assert ATTEMPTS == {v: 3 for v in range(10)}
 
 
+@pytest.mark.in_process("counts attempts in a class attribute")
 def test_when_the_retries_run_out_the_last_exception_fails_the_job(executor: str) -> None:
     ATTEMPTS.clear()
     env = _env(executor)

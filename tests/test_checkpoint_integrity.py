@@ -34,6 +34,8 @@ from tests.fault_tolerance_job import (
     finished_lines,
 )
 
+pytestmark = pytest.mark.in_process("deterministic checkpoints and timers on a ManualClock")
+
 N = 20_000
 EXPECTED = expected(N)
 EXPECTED_NO_WINDOW = expected(N, window=False)

@@ -19,7 +19,7 @@ from strom.api.functions import (
 from strom.api.sources import NumberSequenceSource
 from strom.errors import JobCancelledError, JobDefinitionError
 from strom.runtime.elements import OutputTag
-from strom.runtime.executors import EXECUTORS
+from strom.runtime.executors import executor_class
 from strom.runtime.job import JobStatus
 from strom.state import StateTtlConfig, ValueStateDescriptor
 from strom.testing import IDLE, CollectSink, ListSource, Watermark
@@ -242,7 +242,7 @@ def test_single_subtask_exchange_is_a_task_boundary_unless_the_executor_chains_i
         env: StreamExecutionEnvironment) -> None:
     out = env.from_collection([1, 2]).rebalance().map(TaskName()).name("B") \
         .execute_and_collect(limit=ALL)
-    if EXECUTORS[env.executor].chains_single_subtask_exchanges:  # inline: one thread, no boundary
+    if executor_class(env.executor).chains_single_subtask_exchanges:  # inline: one thread, no boundary
         assert out == ["Source: Collection Source -> B -> Sink: Collect"] * 2
     else:  # threads: B runs in a task (thread) of its own, as in Flink
         assert out == ["B -> Sink: Collect"] * 2
@@ -341,6 +341,7 @@ def test_metrics_counter_gauge_meter(env: StreamExecutionEnvironment) -> None:
     assert metric(".rate") == 7
 
 
+@pytest.mark.in_process("deterministic checkpoints and timers on a ManualClock")
 def test_state_ttl_end_to_end_with_manual_clock(env: StreamExecutionEnvironment) -> None:
     env.clock = ManualClock(0)
     sink = CollectSink()

@@ -64,9 +64,9 @@ def test_failing_map_names_operator_and_element_and_keeps_traceback(env: Any) ->
     err = run_failing(env)
     assert "operator 'Map'" in str(err) and "'oops'" in str(err)
     assert "ValueError" in str(err)
-    original = cause_of(err, ValueError)
-    frames = [f.name for f in traceback.extract_tb(original.__traceback__)]
-    assert "parse_or_fail" in frames
+    cause_of(err, ValueError)
+    # the user's frame is in what the failure prints (from another process: its traceback text)
+    assert "in parse_or_fail" in "".join(traceback.format_exception(err))
     wrapped = cause_of(err, UserFunctionError)
     assert wrapped.element == "oops" and wrapped.key is None
     assert sink.values == [1, 2]
@@ -139,6 +139,7 @@ def test_flat_map_returning_non_iterable_has_a_hint(env: Any) -> None:
     assert "expected None, an iterable or a generator" in str(run_failing(env))
 
 
+@pytest.mark.in_process("a one-shot generator source cannot be sent to another process")
 def test_failing_sources(env: Any) -> None:
     env.add_source(ListSource([1, CRASH, 2])).print()
     err = run_failing(env)
@@ -250,7 +251,9 @@ def test_none_key_is_rejected_by_windows(env: Any, parallelism: int, window: str
     stream.key_by(lambda v: None).window(assigner).reduce(lambda a, b: a).print()
     err = run_failing(env)
     key_err = cause_of(err, InvalidKeyError)
-    assert "returned None" in str(key_err) and "('a', 1)" in str(key_err)
+    assert "returned None" in str(key_err)
+    # at p = 2 the two records reach different subtasks, which fail side by side
+    assert "('a', 1)" in str(key_err) or (parallelism == 2 and "('b', 2)" in str(key_err))
     if parallelism == 1:  # at p = 2 the key_by exchange already rejects it, naming key_by
         assert "Window(" in str(key_err)
 

@@ -29,6 +29,8 @@ from tests.fault_tolerance_job import (
     finished_lines,
 )
 
+pytestmark = pytest.mark.in_process("deterministic checkpoints and timers on a ManualClock")
+
 N = 100_000
 EXPECTED = expected(N)
 

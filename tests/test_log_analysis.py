@@ -25,6 +25,8 @@ from strom.demo.generator import GeneratorConfig, LogGenerator
 from strom.demo.pipeline import OUTPUTS, PipelineConfig, build, file_sinks, parse_line, to_json
 from strom.time.clock import ManualClock
 
+pytestmark = pytest.mark.in_process("a ManualClock paces the job; results and metrics are read in this process")
+
 GEN = GeneratorConfig(users=10, events=6_000, seed=7, mean_gap_ms=500, late=0.01,
                       malformed=0.01, anomalies=0.01)
 RULES = PipelineConfig()

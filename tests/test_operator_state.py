@@ -95,6 +95,7 @@ def test_a_checkpointed_function_through_the_harness_and_rescaled() -> None:
     assert sorted(counts) == [0, 5]  # the one item went to one subtask (split redistribution)
 
 
+@pytest.mark.in_process("deterministic checkpoints and timers on a ManualClock")
 def test_operator_state_survives_failures_in_a_job(executor: str, tmp_path: Any) -> None:
     marker = tmp_path / "failed"
 

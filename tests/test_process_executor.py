@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from strom.api.environment import set_default_configuration
 from strom.cluster.minicluster import local_cluster
 from strom.cluster.protocol import RemoteTraceback
 from strom.common.restart_strategy import RestartStrategies
@@ -241,6 +242,7 @@ def test_a_parallel_job_runs_on_taskmanager_processes_unless_a_target_is_chosen(
 
 
 def test_an_explicit_local_target_defaults_to_one_subtask_per_core() -> None:
+    set_default_configuration(None)  # the tests' parallelism.default=1 (conftest)
     env = StreamExecutionEnvironment.get_execution_environment()
     env.executor = "local"
     env.from_collection([1]).rebalance().map(lambda v: v).print()

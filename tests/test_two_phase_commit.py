@@ -20,6 +20,8 @@ from strom.datastream.functions import TwoPhaseCommitSinkFunction
 from strom.errors import JobExecutionError
 from strom.time.clock import ManualClock
 
+pytestmark = pytest.mark.in_process("deterministic checkpoints and timers on a ManualClock; failure points in a registry of the test's process")
+
 N = 20_000
 
 

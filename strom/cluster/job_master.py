@@ -16,6 +16,7 @@ import cloudpickle
 from strom.cluster.protocol import unpack_error
 from strom.cluster.resource_manager import TaskManagerHandle
 from strom.errors import StromError
+from strom.metrics import Gauge
 from strom.runtime.deploy import plan_channels, plan_slots
 from strom.runtime.results import deliver_all
 
@@ -98,6 +99,7 @@ class JobMaster:
         self._closing: dict[str, _Closing] = {}
         self._cancelled: set[str] = set()
         self.ended = threading.Event()
+        self.remote_metrics: dict[str, Any] = {}  # metric name -> latest value from a TaskManager
 
     # -- deployment ---------------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class JobMaster:
         self.release()
         self.attempt = (self.control.job_id, attempt_number, time.monotonic_ns())
         self.coordinator = coordinator
+        self.remote_metrics = {}
         self.error = None
         self.ended.clear()
         self._deployed, self._closing, self._cancelled = {}, {}, set()
@@ -176,6 +179,17 @@ class JobMaster:
         task = self.by_id.get(task_id)
         where = f"{task.name}, TaskManager {tm.tm_id}" if task else f"TaskManager {tm.tm_id}"
         self._fail(unpack_error(packed, where))
+
+    def on_metrics(self, tm: TaskManagerHandle, attempt: Any, values: dict[str, Any]) -> None:
+        """A TaskManager's metric values: mirrored as gauges in the job's registry."""
+        registry = self.control.metrics
+        if attempt != self.attempt or registry is None:
+            return
+        self.remote_metrics.update(values)
+        remote = self.remote_metrics
+        for name in values:
+            if name not in registry.metrics:
+                registry.metrics[name] = Gauge(lambda name=name: remote.get(name))
 
     def _on_results(self, tm: TaskManagerHandle, sink_id: str, values: list) -> None:
         deliver_all(sink_id, values)

@@ -70,20 +70,31 @@ class Connection:
         self.sock.close()
 
 
-def pack_error(exc: BaseException) -> tuple[bytes, str]:
-    """An exception as it travels: itself pickled (or a RemoteError) and its traceback text."""
+def pack_error(exc: BaseException) -> tuple[list[bytes], str]:
+    """An exception as it travels: its cause chain, each pickled (or a RemoteError where one
+    cannot be), and the traceback text of the whole chain."""
     text = "".join(traceback.format_exception(exc))
-    try:
-        data = cloudpickle.dumps(exc)
-        cloudpickle.loads(data)
-    except Exception:
-        data = cloudpickle.dumps(RemoteError(f"{type(exc).__name__}: {exc}"))
-    return data, text
+    chain: list[bytes] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(chain) < 20:
+        seen.add(id(current))
+        try:
+            data = cloudpickle.dumps(current)
+            cloudpickle.loads(data)
+        except Exception:
+            data = cloudpickle.dumps(RemoteError(f"{type(current).__name__}: {current}"))
+        chain.append(data)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return chain, text
 
 
-def unpack_error(packed: tuple[bytes, str], where: str) -> BaseException:
-    """The exception of :func:`pack_error`, its remote traceback attached as its cause."""
-    data, text = packed
-    exc = cloudpickle.loads(data)
-    exc.__cause__ = RemoteTraceback(f"\n(in {where})\n{text}")
-    return exc
+def unpack_error(packed: tuple[list[bytes], str], where: str) -> BaseException:
+    """The exception of :func:`pack_error` with its cause chain rebuilt; the remote traceback
+    is the cause of the innermost exception, so it prints last, where the user's frames are."""
+    chain, text = packed
+    excs = [cloudpickle.loads(data) for data in chain]
+    for outer, inner in zip(excs, excs[1:]):
+        outer.__cause__ = inner
+    excs[-1].__cause__ = RemoteTraceback(f"\n(in {where})\n{text}")
+    return excs[0]

@@ -170,10 +170,12 @@ class ResourceManager:
                 if message is None:
                     break
                 tm.last_heartbeat = time.monotonic()
-                if message[0] == "heartbeat":
-                    tm.metrics = message[1]
-                    continue
                 owner = tm.owner
+                if message[0] == "heartbeat":
+                    tm.metrics = message[2]
+                    if owner is not None:
+                        owner.on_metrics(tm, message[1], message[2])
+                    continue
                 if owner is not None:
                     owner.on_message(tm, message)
         except Exception as exc:  # a broken frame: the TaskManager is unusable

@@ -93,6 +93,7 @@ class TaskManager:
         self.running = False
         self.alive = True
         self.results: dict[str, list] = {}  # collected records not shipped yet, per receiver
+        self.registry: MetricRegistry | None = None
 
     # -- threads ------------------------------------------------------------------------------
 
@@ -129,7 +130,7 @@ class TaskManager:
 
     def _heartbeat_loop(self) -> None:
         while self.alive:
-            self.post(lambda: ("heartbeat", self._metrics()))
+            self.post(lambda: ("heartbeat", self.attempt, self._metrics()))
             time.sleep(HEARTBEAT_S)
 
     def _network_failed(self, exc: BaseException) -> None:
@@ -205,8 +206,9 @@ class TaskManager:
                 return remote
 
             restore = spec["restore"]
+            self.registry = MetricRegistry(self.clock)
             self.tasks = build_tasks(
-                spec["graph"], self.clock, MetricRegistry(self.clock),
+                spec["graph"], self.clock, self.registry,
                 job_parameters=spec["job_parameters"], batch_size=spec["batch_size"],
                 make_channel=make_channel, config=spec["config"],
                 coordinator=_Coordinator(self, attempt), exactly_once=spec["exactly_once"],
@@ -231,6 +233,7 @@ class TaskManager:
         executor = InlineExecutor(self.clock, {})
         error = executor._run_attempt(self.tasks, self.control, _Coordinator(self, attempt))
         self._ship_results()
+        self.post(lambda: ("heartbeat", attempt, self._metrics()))  # the final values first
         self._report_states()
         if error is not None and not self.control.cancel_requested.is_set():
             failed = next((t.task_id for t in self.tasks if not t.finished), "")
@@ -285,10 +288,21 @@ class TaskManager:
         self.tasks, self.by_id = [], {}
 
     def _metrics(self) -> dict[str, Any]:
-        """Per-subtask counters for the JobManager (records in/out, finished)."""
-        return {t.task_id: {"numRecordsIn": t.records_in,
-                            "numRecordsOut": sum(w.records_out for w in t.writers)}
-                for t in list(self.tasks)}
+        """Every metric of the current job's subtasks here, by name, with its current value
+        (the JobManager mirrors them; read on the heartbeat thread, so a value may be a step
+        old)."""
+        registry = self.registry
+        values: dict[str, Any] = {}
+        if registry is None:
+            return values
+        for name in list(registry.metrics):
+            try:
+                value = registry.value(name)
+            except Exception:  # noqa: S112 - a gauge whose function fails reports nothing
+                continue
+            if isinstance(value, (int, float, str, bool)) or value is None:
+                values[name] = value
+        return values
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from strom.api.functions import SinkFunction, SourceFunction
+from strom.runtime import results
 from strom.time.watermarks import Watermark
 
 __all__ = ["CRASH", "IDLE", "CollectSink", "ListSource", "Marker", "SourceCrash", "Watermark"]
@@ -115,8 +116,9 @@ class CollectSink(SinkFunction):
     """Collects every record into a list shared by all copies of this sink (all subtasks).
 
     The list lives in a class-level registry keyed by the sink's id, so copies made per
-    subtask (by pickling) still write to it. It is safe from several threads. In-process
-    executors only: a sink pickled into another process collects there.
+    subtask (by pickling) still write to it. It is safe from several threads. A copy running
+    in a TaskManager process sends its records back to the list in the process that made the
+    sink (as ``execute_and_collect`` does, :mod:`strom.runtime.results`).
 
     Attributes:
         values: the collected values, in arrival order.
@@ -131,11 +133,27 @@ class CollectSink(SinkFunction):
         self.sink_id = next(_ids)
         with CollectSink._lock:
             CollectSink._registry[self.sink_id] = []
+        self.target = results.register(self._receive)
+        self._deliver: Callable[[Any], None] | None = None
+
+    def _receive(self, record: tuple[Any, Any]) -> None:
+        with CollectSink._lock:
+            CollectSink._registry[self.sink_id].append(record)
+
+    def open(self, runtime_context: Any) -> None:
+        resolve = getattr(getattr(runtime_context, "_info", None), "results", None)
+        self._deliver = resolve(self.target.sink_id) if resolve is not None else None
 
     def invoke(self, value: Any, context: Any) -> None:
         ts = context.timestamp() if context is not None else None
+        if self._deliver is not None:  # in another process: back to the one that made the sink
+            self._deliver((value, ts))
+            return
         with CollectSink._lock:
             CollectSink._registry[self.sink_id].append((value, ts))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_deliver": None}
 
     def _snapshot(self) -> list[tuple[Any, Any]]:
         with CollectSink._lock:
@@ -162,3 +180,4 @@ class CollectSink(SinkFunction):
         """Drop this sink's list from the registry (it collects nothing afterwards)."""
         with CollectSink._lock:
             CollectSink._registry.pop(self.sink_id, None)
+        results.unregister(self.target)
