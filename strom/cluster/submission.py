@@ -55,17 +55,23 @@ def pack(submission: JobSubmission) -> bytes:
 
 
 def ship_local_modules(directory: str) -> list[str]:
-    """Pickle the functions of modules loaded from ``directory`` (the job script's, not an
-    installed package) by value, so the cluster needs no copy of them; returns their names."""
+    """Pickle the functions of modules imported from ``directory`` (the job script's own
+    modules, not installed packages nor strom) by value, so the cluster needs no copy of them;
+    returns their names. A module counts when the ``sys.path`` entry it was found under is
+    ``directory`` itself (the longest entry containing its file)."""
     import os
     import sys
 
-    root = os.path.abspath(directory) + os.sep
+    root = os.path.abspath(directory)
+    entries = sorted({os.path.abspath(p or os.curdir) for p in sys.path}, key=len, reverse=True)
     shipped = []
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if (not path or name == "__main__" or "site-packages" in path
-                or not os.path.abspath(path).startswith(root)):
+        if not path or name == "__main__" or name.split(".")[0] == "strom":
+            continue
+        path = os.path.abspath(path)
+        entry = next((e for e in entries if path.startswith(e + os.sep)), None)
+        if entry != root:
             continue
         try:
             cloudpickle.register_pickle_by_value(module)
