@@ -24,7 +24,7 @@ from strom.errors import ClusterError, JobExecutionError
 from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
 
 POLL_SECONDS = 0.2
-_NOT_SHIPPED = ("execution.target", "execution.attached")
+_NOT_SHIPPED = ("execution.target", "execution.attached", "rest.token")  # the token stays here
 
 
 class RemoteExecutor:
