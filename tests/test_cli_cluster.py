@@ -194,3 +194,17 @@ def test_a_taken_port_fails_start_with_the_reason(cluster_env) -> None:
     assert done.returncode == 1
     assert "exited with status 1" in done.stderr and "is the port in use?" in done.stderr
     assert not Path(cluster_env["STROM_CLUSTER_FILE"]).exists()
+
+
+def test_a_cluster_with_a_token_refuses_clients_without_it(cluster_env) -> None:
+    env = cluster_env
+    port = _free_port()
+    started = strom(env, "cluster", "start", "--port", str(port), "--token", "s3cret")
+    assert started.returncode == 0, started.stderr
+    refused = strom(env, "list")
+    assert refused.returncode == 1 and "(401)" in refused.stderr
+    assert "STROM_REST_TOKEN" in refused.stderr and "Traceback" not in refused.stderr
+    assert strom(env, "list", "--token", "wrong").returncode == 1
+    assert strom({**env, "STROM_REST_TOKEN": "s3cret"}, "list").returncode == 0
+    assert strom(env, "cluster", "status", "--token", "s3cret").returncode == 0
+    assert strom(env, "cluster", "stop").returncode == 0
