@@ -19,8 +19,11 @@ from strom.cluster.minicluster import local_cluster
 from strom.cluster.protocol import RemoteTraceback
 from strom.common.restart_strategy import RestartStrategies
 from strom.datastream import StreamExecutionEnvironment
+from strom.datastream.functions import MapFunction, SinkFunction
 from strom.errors import JobExecutionError, UnsupportedError
+from strom.runtime.channels import DEFAULT_CREDITS
 from strom.runtime.network import NetworkEnvironment
+from strom.testing import CollectSink
 from strom.time.clock import ManualClock
 
 
@@ -248,3 +251,56 @@ def test_an_explicit_local_target_defaults_to_one_subtask_per_core() -> None:
     env.from_collection([1]).rebalance().map(lambda v: v).print()
     graph = env._job_graph("j", clear=False)
     assert max(v.parallelism for v in graph.vertices) == (os.cpu_count() or 1)
+
+
+class _SlowSink(SinkFunction):
+    """Takes 1 ms per 50 records: far slower than the source."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def invoke(self, value: Any, context: Any) -> None:
+        self.n += 1
+        if self.n % 50 == 0:
+            time.sleep(0.001)
+
+
+def test_a_slow_consumer_backpressures_its_producer_with_bounded_queues() -> None:
+    """The sink runs in another TaskManager (another slot-sharing group), so every record
+    crosses processes; its input queue never holds more than the credits it granted (plus
+    the events that need none), and every record arrives."""
+    env = _env(1)
+    n = 60_000
+    (env.from_collection(list(range(n))).key_by(lambda v: v % 7).map(lambda v: v)
+        .slot_sharing_group("slow").add_sink(_SlowSink()).slot_sharing_group("slow"))
+    client = env.execute_async("backpressure")
+    peak, seen = 0, False
+    while not client._control.done.is_set():
+        registry = client.metrics
+        if registry is not None:
+            for name in list(registry.metrics):
+                if name.endswith("buffers.inputQueueLength") and "Map" in name:
+                    value = registry.value(name) or 0
+                    seen = True
+                    peak = max(peak, value)
+        time.sleep(0.05)
+    client.wait(5)
+    assert seen
+    assert 0 < peak <= DEFAULT_CREDITS + 2, peak
+
+
+def test_every_record_arrives_through_a_slow_consumer_in_another_process() -> None:
+    env = _env(2)
+    sink = CollectSink()
+    n = 20_000
+
+    class Slow(MapFunction):
+        def map(self, value: int) -> int:
+            if value % 100 == 0:
+                time.sleep(0.002)
+            return value
+
+    (env.from_collection(list(range(n))).key_by(lambda v: v % 5).map(Slow())
+        .slot_sharing_group("slow").add_sink(sink).slot_sharing_group("slow"))
+    env.execute("slow consumer")
+    assert sorted(sink.values) == list(range(n))

@@ -164,6 +164,10 @@ class StreamTask:
         metrics = self.info.metrics
         metrics.gauge("numRecordsIn", lambda: self.records_in)
         metrics.gauge("numRecordsOut", lambda: sum(w.records_out for w in self.writers))
+        # Flink's buffers.inputQueueLength: batches received and not yet processed (bounded by
+        # the credits the task grants its producers: backpressure keeps memory bounded)
+        metrics.gauge("buffers.inputQueueLength",
+                      lambda: sum(len(ch) for g in self.gates for ch in g.channels))
         self.opened = True
 
     def _wire(self, i: int) -> tuple[Any, Step | None]:
