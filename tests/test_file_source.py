@@ -54,13 +54,6 @@ def text_source(*paths: Any) -> Any:
     return FileSource.for_record_stream_format(StreamFormat.text_line_format(), *map(str, paths))
 
 
-def in_process_only(executor: str) -> None:
-    """ManualClocks, failure registries and log capture live in the test's process: skip the
-    executors that run tasks in other processes."""
-    if executor not in ("inline", "threads"):
-        pytest.skip(f"a ManualClock cannot drive the {executor!r} executor's task processes")
-
-
 def wait_for(condition: Any, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -266,10 +259,10 @@ def sink(out: str) -> FileSink:
             .with_rolling_policy(RollingPolicy.on_checkpoint_rolling_policy()).build())
 
 
+@pytest.mark.in_process("a ManualClock moved by the job, failure registries")
 @pytest.mark.parametrize("parallelism", [1, 2])
 def test_failures_mid_file_resume_from_the_checkpointed_position_exactly_once(
         executor, parallelism, tmp_path):
-    in_process_only(executor)
     lines = make_input(tmp_path / "in")
     clock = ManualClock(0)
     env = StreamExecutionEnvironment.get_execution_environment()

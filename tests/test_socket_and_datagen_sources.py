@@ -29,7 +29,7 @@ from strom.runtime.job import JobStatus
 from strom.testing import CollectSink
 from strom.time.clock import ManualClock
 from tests.fault_tolerance_job import Failures, finished_lines
-from tests.test_file_source import in_process_only, sink, wait_for
+from tests.test_file_source import sink, wait_for
 
 NO_WATERMARKS = WatermarkStrategy.no_watermarks()
 
@@ -149,9 +149,9 @@ class Stamp(ProcessFunction):
         yield value, ctx.timer_service().current_processing_time()
 
 
+@pytest.mark.in_process("the job runs on a ManualClock")
 @pytest.mark.parametrize("parallelism", [1, 2])
-def test_datagen_rate_limit_spaces_records_on_the_manual_clock(env, executor, parallelism):
-    in_process_only(executor)
+def test_datagen_rate_limit_spaces_records_on_the_manual_clock(env, parallelism):
     env.clock = ManualClock(0)
     env.set_parallelism(parallelism)
     source = DataGeneratorSource(lambda i: i, 20, RateLimiterStrategy.per_second(10 * parallelism))
@@ -196,9 +196,9 @@ class FailAt:
         return line
 
 
+@pytest.mark.in_process("a ManualClock moved by the job, failure registries")
 @pytest.mark.parametrize("parallelism", [1, 2])
 def test_datagen_resumes_exactly_after_failures(executor, parallelism, tmp_path):
-    in_process_only(executor)
     n = 10_000
     token = uuid.uuid4().hex
     clock = CLOCKS[token] = ManualClock(0)
