@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from strom.cluster.launcher import Spawned, Zygote, default_start_method
 from strom.cluster.protocol import Connection
 from strom.errors import StromError
 
@@ -61,17 +60,22 @@ class ResourceManager:
     """
 
     def __init__(self, host: str = "127.0.0.1", managed: bool = True,
-                 heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS) -> None:
+                 heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS,
+                 start_method: str | None = None) -> None:
         self.host = host
         self.managed = managed
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
         self.taskmanagers: dict[str, TaskManagerHandle] = {}
-        self.processes: dict[str, subprocess.Popen] = {}
+        self.processes: dict[str, Any] = {}  # TaskManagers it started: Spawned or Forked
         self.changed = threading.Condition()
         self._listener = socket.create_server((host, 0))
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
         self._closed = False
         self._next = 0
+        self.start_method = start_method or default_start_method()
+        self._zygote: Zygote | None = None
+        if managed and self.start_method == "fork":  # before this object starts any thread
+            self._zygote = Zygote(close_fds=(self._listener.fileno(),))
         threading.Thread(target=self._accept, daemon=True, name="strom rm acceptor").start()
         threading.Thread(target=self._watch, daemon=True, name="strom rm heartbeats").start()
 
@@ -82,12 +86,10 @@ class ResourceManager:
         with self.changed:
             self._next += 1
             tm_id = f"taskmanager-{os.getpid()}-{self._next}"
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the client's modules
-        cmd = [sys.executable, "-m", "strom.cluster.taskmanager", "--jobmanager",
-               f"{self.address[0]}:{self.address[1]}", "--slots", str(slots), "--id", tm_id,
-               "--host", self.host]
-        self.processes[tm_id] = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
+        if self._zygote is not None:
+            self.processes[tm_id] = self._zygote.start(self.address, slots, tm_id, self.host)
+        else:
+            self.processes[tm_id] = Spawned(self.address, slots, tm_id, self.host)
         return tm_id
 
     def allocate(self, owner: Any, slots: int, timeout_ms: int = SLOT_REQUEST_TIMEOUT_MS,
@@ -102,7 +104,7 @@ class ResourceManager:
             free = [tm for tm in self.taskmanagers.values() if tm.alive and tm.owner is None]
             short = slots - sum(tm.slots for tm in free)
             starting = sum(1 for tm_id, p in self.processes.items()
-                           if tm_id not in self.taskmanagers and p.poll() is None)
+                           if tm_id not in self.taskmanagers and p.alive())
         if self.managed:
             for _ in range(max(0, short - starting)):
                 self.start_taskmanager(1)
@@ -162,6 +164,9 @@ class ResourceManager:
                                int(time.time() * 1000))
         with self.changed:
             self.taskmanagers[tm_id] = tm
+            process = self.processes.get(tm_id)
+            if process is not None and process.pid is None:
+                process.pid = pid  # forked: known now
             self.changed.notify_all()
         reason = "its connection closed (the process exited or was killed)"
         try:
@@ -193,8 +198,7 @@ class ResourceManager:
         tm.conn.close()
         process = self.processes.pop(tm.tm_id, None)
         if process is not None:
-            with contextlib.suppress(OSError):
-                process.kill()
+            process.kill()
         if owner is not None:
             owner.on_lost(tm, f"TaskManager {tm.tm_id} (pid {tm.pid}) was lost: {reason}")
         if self.managed and not self._closed and process is not None:
@@ -217,8 +221,7 @@ class ResourceManager:
         with contextlib.suppress(OSError):
             self._listener.close()
         for process in list(self.processes.values()):
-            try:
-                process.wait(2)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            process.wait(2)
         self.processes.clear()
+        if self._zygote is not None:
+            self._zygote.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import signal
 import socket
 import sys
 import threading
@@ -313,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--id", default=f"tm-{os.getpid()}", help="TaskManager id")
     parser.add_argument("--host", default="127.0.0.1", help="address for data connections")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the JobManager, which stops us
     host, _, port = args.jobmanager.rpartition(":")
     TaskManager((host, int(port)), args.slots, args.id, args.host).serve()
     return 0
