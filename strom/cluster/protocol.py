@@ -72,9 +72,10 @@ class Connection:
 
 def pack_error(exc: BaseException) -> tuple[list[bytes], str]:
     """An exception as it travels: its cause chain, each pickled (or a RemoteError where one
-    cannot be), and the traceback text of the whole chain."""
-    text = "".join(traceback.format_exception(exc))
+    cannot be), and the traceback of the innermost one, where the user's frames are (the
+    outer ones travel as themselves, so the rebuilt chain prints each message once)."""
     chain: list[bytes] = []
+    innermost = exc
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen and len(chain) < 20:
@@ -85,8 +86,9 @@ def pack_error(exc: BaseException) -> tuple[list[bytes], str]:
         except Exception:
             data = cloudpickle.dumps(RemoteError(f"{type(current).__name__}: {current}"))
         chain.append(data)
+        innermost = current
         current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
-    return chain, text
+    return chain, "".join(traceback.format_exception(innermost, chain=False))
 
 
 def unpack_error(packed: tuple[list[bytes], str], where: str) -> BaseException:
