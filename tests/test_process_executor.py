@@ -172,8 +172,10 @@ def test_manual_clock_is_refused_with_a_hint() -> None:
     env = _env()
     env.clock = ManualClock()
     env.from_collection([1]).print()
-    with pytest.raises(UnsupportedError, match="ManualClock"):
+    with pytest.raises((UnsupportedError, JobExecutionError), match="ManualClock"):
         env.execute()
+    with pytest.raises((UnsupportedError, JobExecutionError), match="ManualClock"):  # no hang
+        env.from_collection([1]).execute_and_collect(limit=1)
 
 
 class _Throttle:

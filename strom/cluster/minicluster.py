@@ -57,11 +57,6 @@ class LocalClusterExecutor(Executor):
 
     def run(self, graph: JobGraph, control: JobControl,
             job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
-        if isinstance(self.clock, ManualClock):
-            raise UnsupportedError(
-                "the 'local' executor runs subtasks in other processes, where a ManualClock "
-                "cannot reach; hint: use execution.target 'inline' or 'threads' with a "
-                "ManualClock")
         self.master = JobMaster(local_cluster(), control)
         try:
             return super().run(graph, control, job_parameters)
@@ -72,11 +67,19 @@ class LocalClusterExecutor(Executor):
                 coordinator: Any = None, restore: Any = None, attempt: int = 0,
                 settings: CheckpointSettings | None = None) -> list:
         assert self.master is not None
+        if isinstance(self.clock, ManualClock):  # raised here, the job fails as any other
+            raise UnsupportedError(
+                "the 'local' executor runs subtasks in other processes, where a ManualClock "
+                "cannot reach; hint: use execution.target 'inline' or 'threads' with a "
+                "ManualClock")
         metrics = MetricRegistry(self.clock)
         control.metrics = metrics
         settings = settings or CheckpointSettings()
         config = {k: v for k, v in self.config.items() if k != "restart_strategy"}
+        # the mini-cluster's TaskManagers see this process's environment as it is now (storage
+        # credentials and endpoints set after they started, as a local Flink cluster would)
         spec = {"config": config, "job_parameters": dict(job_parameters or {}),
+                "environ": dict(os.environ),
                 "batch_size": self.config.get("batch_size", 1024),
                 "exactly_once": settings.exactly_once, "final_snapshot": settings.enabled}
         timeout = int(self.config.get("slot_request_timeout_ms", SLOT_REQUEST_TIMEOUT_MS))

@@ -192,6 +192,7 @@ class TaskManager:
         self.results = {}
         try:
             spec = cloudpickle.loads(job)
+            os.environ.update(spec.get("environ") or {})
             self.network.reset(attempt)
             peers = spec["peers"]  # channel id -> data address of its consumer
 
