@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from collections import namedtuple
 from typing import Any
 
 import pytest
@@ -25,6 +26,8 @@ from strom.runtime.channels import DEFAULT_CREDITS
 from strom.runtime.network import NetworkEnvironment
 from strom.testing import CollectSink
 from strom.time.clock import ManualClock
+
+Point = namedtuple("Point", "x y")
 
 
 def _wait(predicate: Any, timeout: float = 5.0) -> None:
@@ -306,3 +309,26 @@ def test_every_record_arrives_through_a_slow_consumer_in_another_process() -> No
         .slot_sharing_group("slow").add_sink(sink).slot_sharing_group("slow"))
     env.execute("slow consumer")
     assert sorted(sink.values) == list(range(n))
+
+
+def test_batches_of_built_in_types_travel_marshalled_and_others_pickled_with_their_types() -> None:
+    from strom.common import Row
+
+    producer, consumer = _pair()
+    try:
+        inp = consumer.input_channel(3, "x")
+        out = producer.output_channel(3, "x", consumer.address, credits=8)
+        out.push(([("a", 1), ("b", 2)], [1, 2]))
+        assert out.marshal
+        out.push(([Point(1, 2), Row(x=1)], [None, None]))
+        assert not out.marshal  # a namedtuple: pickled, from now on
+        out.push(([("c", 3)], [3]))
+        _wait(lambda: len(inp) == 3)
+        assert inp.poll() == ([("a", 1), ("b", 2)], [1, 2])
+        values, _ = inp.poll()
+        assert type(values[0]) is Point and isinstance(values[1], Row)
+        assert inp.poll() == ([("c", 3)], [3])
+        _wait(lambda: out.granted == 11)  # every batch, however serialized, returned its credit
+    finally:
+        producer.close()
+        consumer.close()

@@ -12,18 +12,19 @@ reader thread only moves bytes.
 """
 from __future__ import annotations
 
+import marshal
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from strom.runtime.channels import DEFAULT_CREDITS, Channel
-from strom.runtime.network.frames import BATCH, EVENT, dumps, loads
+from strom.runtime.network.frames import BATCH, EVENT, MARSHALLED, dumps, loads
 
 
 class RemoteOutputChannel(Channel):
     """The producer's end: serializes what is pushed and sends it on a connection."""
 
-    __slots__ = ("channel", "send", "name", "sent", "granted", "on_credit", "on_push")
+    __slots__ = ("channel", "send", "name", "sent", "granted", "on_credit", "on_push", "marshal")
 
     def __init__(self, channel: int, send: Callable[[int, int, bytes], None], name: str = "",
                  credits: int = DEFAULT_CREDITS) -> None:
@@ -34,10 +35,17 @@ class RemoteOutputChannel(Channel):
         self.granted = credits  # batches the consumer can take (reader thread only)
         self.on_credit: Callable[[], None] | None = None
         self.on_push: Callable[[], None] | None = None
+        self.marshal = True  # until a batch holds something marshal refuses
 
     def push(self, item: Any) -> None:
         if type(item) is tuple:
             self.sent += 1
+            if self.marshal:
+                try:
+                    self.send(self.channel, MARSHALLED, marshal.dumps(item))
+                    return
+                except ValueError:  # not only exact built-in types: pickle from now on
+                    self.marshal = False
             self.send(self.channel, BATCH, dumps(item))
         else:
             self.send(self.channel, EVENT, dumps(item))
@@ -88,6 +96,9 @@ class RemoteInputChannel(Channel):
             kind, payload = self.queue.popleft()
         except IndexError:
             return None
+        if kind == MARSHALLED:
+            self.grant(self.channel, 1)  # type: ignore[misc]
+            return marshal.loads(payload)
         item = loads(payload)
         if kind == BATCH:
             self.grant(self.channel, 1)  # type: ignore[misc]

@@ -15,7 +15,16 @@ from typing import Any
 
 from strom.runtime.channels import DEFAULT_CREDITS
 from strom.runtime.network.channels import RemoteInputChannel, RemoteOutputChannel
-from strom.runtime.network.frames import BATCH, COUNT, CREDIT, EVENT, HELLO, encode, read_frame
+from strom.runtime.network.frames import (
+    BATCH,
+    COUNT,
+    CREDIT,
+    EVENT,
+    HELLO,
+    MARSHALLED,
+    encode,
+    read_frame,
+)
 
 READ_BUFFER = 1 << 16
 
@@ -151,7 +160,7 @@ class NetworkEnvironment:
                 if frame is None:
                     return
                 channel, kind, payload = frame
-                if kind == BATCH or kind == EVENT:
+                if kind == BATCH or kind == MARSHALLED or kind == EVENT:
                     inputs[channel].deliver(kind, payload, grant)
                 else:
                     raise ValueError(f"unexpected frame kind {kind} on a data connection")
