@@ -332,3 +332,49 @@ def test_batches_of_built_in_types_travel_marshalled_and_others_pickled_with_the
     finally:
         producer.close()
         consumer.close()
+
+
+ORPHAN_JOB = """
+import os, sys, time
+from strom.datastream import StreamExecutionEnvironment
+from strom.datastream.functions import MapFunction
+
+class Slow(MapFunction):
+    def map(self, value):
+        time.sleep(0.01)
+        return os.getpid()
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.executor = "local"
+env.set_parallelism(2)
+pids = env.from_collection(list(range(100000))).rebalance().map(Slow()).execute_and_collect()
+print("TM", next(pids), flush=True)
+print("TM", next(p for p in pids if True), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_client_that_disappears_leaves_no_taskmanager_behind(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "job.py"
+    script.write_text(ORPHAN_JOB)
+    client = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert client.stdout is not None
+    first = client.stdout.readline()
+    assert first.startswith("TM"), first
+    tm_pid = int(first.split()[1])
+    os.kill(client.pid, signal.SIGKILL)
+    client.wait()
+
+    def gone() -> bool:
+        try:
+            os.kill(tm_pid, 0)
+        except OSError:
+            return True
+        with open(f"/proc/{tm_pid}/stat") as f:  # a zombie waiting to be reaped is gone too
+            return f.read().split()[2] == "Z"
+
+    _wait(gone, timeout=10)
