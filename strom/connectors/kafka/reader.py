@@ -301,9 +301,11 @@ class KafkaSourceOperator(SourceOperator):
                 self._gens[tp] = strategy.create_watermark_generator(
                     GeneratorContext(self.metrics, self.info.clock))
                 self._outs[tp] = _PartitionOutput(self)
-        assignment = [ck.TopicPartition(t, p, self.positions[(t, p)])
-                      for t, p in sorted(self.positions) if (t, p) not in self.finished]
-        self.consumer.assign(assignment)
+        # only the new partitions: the others keep what the client already fetched for them
+        assignment = [ck.TopicPartition(t, p, starts[(t, p)])
+                      for t, p in sorted(starts) if (t, p) not in self.finished]
+        if assignment:
+            self.consumer.incremental_assign(assignment)
         if self._idle and strategy is not None:
             self._set_idle(False)
 
