@@ -178,6 +178,7 @@ class KafkaSink:
     use it with ``DataStream.sink_to``. See the module doc for the delivery guarantees."""
 
     sink_name = "Sink: KafkaSink"
+    write_timestamp = True  # a record's timestamp becomes the Kafka record's
 
     def __init__(self, properties: dict[str, str], serializer: KafkaRecordSerializationSchema,
                  guarantee: DeliveryGuarantee, transactional_id_prefix: str | None) -> None:
@@ -258,7 +259,7 @@ class KafkaSink:
         topic = self._topic or self._select(value)
         data = self._value(value)
         key = None if self._key is None else self._key(value)
-        ts = context.timestamp() if context is not None else None
+        ts = context.timestamp() if context is not None and self.write_timestamp else None
         partition = -1
         if self._partitioner is not None:
             partition = self._partitioner.partition(value, key, data, topic,
@@ -405,7 +406,9 @@ class Semantic(enum.Enum):
 class FlinkKafkaProducer(KafkaSink):
     """The older Kafka sink for ``add_sink`` (PyFlink's ``FlinkKafkaProducer``): every record to
     ``topic``, each subtask to one partition (``FlinkFixedPartitioner``), AT_LEAST_ONCE unless
-    told otherwise."""
+    told otherwise. ``kafka_producer_pool_size`` is accepted; the EXACTLY_ONCE pool here grows
+    as checkpoints need (usually 2 producers per subtask). Record timestamps are not written
+    unless ``set_write_timestamp_to_kafka(True)`` (the Java class's default)."""
 
     sink_name = "Sink: FlinkKafkaProducer"
 
@@ -423,6 +426,7 @@ class FlinkKafkaProducer(KafkaSink):
         guarantee = DeliveryGuarantee[semantic.name]
         prefix = props.pop("transactional.id", None) or f"strom-{topic}"
         super().__init__(props, serializer, guarantee, prefix)
+        self.write_timestamp = False
 
     def set_log_failures_only(self, log_failures_only: bool) -> FlinkKafkaProducer:
         """Only ``False`` (failures fail the job) is supported."""
@@ -440,7 +444,8 @@ class FlinkKafkaProducer(KafkaSink):
         return self
 
     def set_write_timestamp_to_kafka(self, write_timestamp_to_kafka: bool) -> FlinkKafkaProducer:
-        """Record timestamps are always written when a record has one."""
+        """Whether a record's timestamp becomes the Kafka record's (else the broker's time)."""
+        self.write_timestamp = bool(write_timestamp_to_kafka)
         return self
 
     def ignore_failures_after_transaction_timeout(self) -> FlinkKafkaProducer:
