@@ -378,3 +378,23 @@ def test_a_client_that_disappears_leaves_no_taskmanager_behind(tmp_path: Any) ->
             return f.read().split()[2] == "Z"
 
     _wait(gone, timeout=10)
+
+
+def test_a_job_that_cannot_get_its_slots_fails_after_the_slot_request_timeout() -> None:
+    from strom.common import Configuration
+
+    conf = Configuration()
+    conf.set_string("local.number-taskmanager", "1")
+    conf.set_string("taskmanager.numberOfTaskSlots", "2")
+    conf.set_string("slot.request.timeout", "1 s")
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.executor = "local"
+    env.set_parallelism(3)
+    env.from_collection([1, 2, 3]).rebalance().map(lambda v: v).print()
+    started = time.monotonic()
+    with pytest.raises(JobExecutionError, match=r"could not get 3 task slot\(s\) within 1000 ms"):
+        env.execute("too wide")
+    assert time.monotonic() - started < 30
+    env.set_parallelism(2)  # fits the fixed cluster: 1 TaskManager with 2 slots
+    env.from_collection([1, 2, 3]).rebalance().map(lambda v: v * 2).print()
+    env.execute("fits")

@@ -24,20 +24,36 @@ from strom.metrics import MetricRegistry
 from strom.runtime.executors._base import Executor
 from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
 from strom.time.clock import ManualClock
+from strom.time.duration_text import parse_duration_ms
 
 SUPERVISE_CAP_S = 1.0
-_cluster: ResourceManager | None = None
+_clusters: dict[tuple[int, int | None, str | None], ResourceManager] = {}
 _lock = threading.Lock()
 
 
-def local_cluster() -> ResourceManager:
-    """This process's mini-cluster (started on first use, stopped at exit)."""
-    global _cluster
+def local_cluster(slots: int | None = None, taskmanagers: int | None = None,
+                  start_method: str | None = None) -> ResourceManager:
+    """This process's mini-cluster for TaskManagers of ``slots`` slots (started on first use,
+    stopped at exit). By default it grows: a job short of slots gets new TaskManagers. With
+    ``taskmanagers`` (Flink's ``local.number-taskmanager``) it has exactly that many, and a job
+    that needs more slots than they offer fails after ``slot.request.timeout``. Without
+    arguments: the first one this process made (a session cluster's), else a growing one of
+    one-slot TaskManagers."""
     with _lock:
-        if _cluster is None:
-            _cluster = ResourceManager(managed=True)
-            atexit.register(_cluster.shutdown)
-        return _cluster
+        if slots is None and taskmanagers is None and start_method is None and _clusters:
+            return next(iter(_clusters.values()))
+    slots = slots or 1
+    key = (slots, taskmanagers, start_method)
+    with _lock:
+        cluster = _clusters.get(key)
+        if cluster is None:
+            cluster = ResourceManager(managed=True, start_method=start_method,
+                                      slots_per_taskmanager=slots, elastic=taskmanagers is None)
+            for _ in range(taskmanagers or 0):
+                cluster.start_taskmanager(slots)
+            atexit.register(cluster.shutdown)
+            _clusters[key] = cluster
+        return cluster
 
 
 class LocalClusterExecutor(Executor):
@@ -57,7 +73,12 @@ class LocalClusterExecutor(Executor):
 
     def run(self, graph: JobGraph, control: JobControl,
             job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
-        self.master = JobMaster(local_cluster(), control)
+        conf = self.config.get("configuration") or {}
+        fixed, slots = conf.get("local.number-taskmanager"), conf.get("taskmanager.numberOfTaskSlots")
+        cluster = local_cluster(None if slots is None else int(slots),
+                                None if fixed is None else int(fixed),
+                                conf.get("taskmanager.start-method"))
+        self.master = JobMaster(cluster, control)
         try:
             return super().run(graph, control, job_parameters)
         finally:
@@ -82,7 +103,10 @@ class LocalClusterExecutor(Executor):
                 "environ": dict(os.environ),
                 "batch_size": self.config.get("batch_size", 1024),
                 "exactly_once": settings.exactly_once, "final_snapshot": settings.enabled}
-        timeout = int(self.config.get("slot_request_timeout_ms", SLOT_REQUEST_TIMEOUT_MS))
+        conf = self.config.get("configuration") or {}
+        timeout = SLOT_REQUEST_TIMEOUT_MS
+        if conf.get("slot.request.timeout") is not None:
+            timeout = parse_duration_ms(str(conf["slot.request.timeout"]), "slot.request.timeout")
         control.status = JobStatus.CREATED
         tasks = self.master.deploy(graph, spec, restore, attempt, coordinator, timeout)
         if coordinator is not None:

@@ -61,7 +61,8 @@ class ResourceManager:
 
     def __init__(self, host: str = "127.0.0.1", managed: bool = True,
                  heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS,
-                 start_method: str | None = None) -> None:
+                 start_method: str | None = None, slots_per_taskmanager: int = 1,
+                 elastic: bool = True) -> None:
         self.host = host
         self.managed = managed
         self.heartbeat_timeout_ms = heartbeat_timeout_ms
@@ -73,6 +74,8 @@ class ResourceManager:
         self._closed = False
         self._next = 0
         self.start_method = start_method or default_start_method()
+        self.slots_per_taskmanager = slots_per_taskmanager
+        self.elastic = managed and elastic  # start TaskManagers when jobs are short of slots
         self._zygote: Zygote | None = None
         if managed and self.start_method == "fork":  # before this object starts any thread
             self._zygote = Zygote(close_fds=(self._listener.fileno(),))
@@ -96,7 +99,7 @@ class ResourceManager:
                  cancelled: threading.Event | None = None) -> list[TaskManagerHandle]:
         """Free TaskManagers with at least ``slots`` slots together, now owned by ``owner``.
 
-        A managed ResourceManager starts one-slot TaskManagers for any shortfall. Raises
+        An elastic ResourceManager starts TaskManagers for any shortfall. Raises
         :class:`NoResourceAvailableError` after ``timeout_ms``.
         """
         deadline = time.monotonic() + timeout_ms / 1000
@@ -105,9 +108,10 @@ class ResourceManager:
             short = slots - sum(tm.slots for tm in free)
             starting = sum(1 for tm_id, p in self.processes.items()
                            if tm_id not in self.taskmanagers and p.alive())
-        if self.managed:
-            for _ in range(max(0, short - starting)):
-                self.start_taskmanager(1)
+        if self.elastic:
+            per = self.slots_per_taskmanager
+            for _ in range(max(0, -(-short // per) - starting)):
+                self.start_taskmanager(per)
         with self.changed:
             while True:
                 free = [tm for tm in self.taskmanagers.values() if tm.alive and tm.owner is None]

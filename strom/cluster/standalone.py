@@ -87,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.executor == "local":  # TaskManager processes of this machine's mini-cluster
         from strom.cluster.minicluster import local_cluster
 
-        resources = local_cluster()
-        for _ in range(args.taskmanagers):
-            resources.start_taskmanager(slots)
+        resources = local_cluster(slots, args.taskmanagers)  # its TaskManagers start now
     dispatcher = Dispatcher(args.executor, {k: v for k, v in config.items() if k != "rest.token"},
                             resources=resources, slots=slots * max(1, args.taskmanagers))
     try:
