@@ -54,11 +54,8 @@ NOT_YET: dict[str, str] = {
     "strom.datastream.SlotSharingGroup": _LATER,
     "strom.datastream.slot_sharing_group.MemorySize": _LATER,
     "strom.datastream.slot_sharing_group.SlotSharingGroup": _LATER,
-    "strom.datastream.connectors.DeliveryGuarantee": _LATER,
     "strom.datastream.connectors.Sink": _LATER,
-    "strom.datastream.connectors.base.DeliveryGuarantee": _LATER,
     "strom.datastream.connectors.base.Sink": _LATER,
-    "strom.datastream.connectors.base.Source": _LATER,
     "strom.datastream.connectors.base.StreamTransformer": _LATER,
     "strom.datastream.connectors.base.SupportsPreprocessing": _LATER,
 }
