@@ -87,6 +87,9 @@ def start(
     dynamic: Annotated[list[str] | None, typer.Option(
         "-D", metavar="KEY=VALUE", help="a configuration key of the cluster "
                                         "(repeatable)")] = None,
+    executor: Annotated[str, typer.Option(
+        "--executor", help="where submitted jobs run: threads (in the cluster process) or "
+                           "local (TaskManager processes)")] = "threads",
     cluster_file: ClusterFileOption = None,
     token: TokenOption = None,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS",
@@ -106,7 +109,8 @@ def start(
                              "`strom cluster stop` stops it")
         return FAILED
     cmd = [sys.executable, "-m", STANDALONE_MODULE, "--port", str(port), "--bind-address",
-           bind_address, "--taskmanagers", str(taskmanagers), "--cluster-file", path]
+           bind_address, "--taskmanagers", str(taskmanagers), "--cluster-file", path,
+           "--executor", executor]
     if slots:
         cmd += ["--slots", str(slots)]
     for key, value in settings.items():
