@@ -89,14 +89,16 @@ def _until(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def test_session_cluster_round_trip(cluster_env, tmp_path) -> None:
+@pytest.mark.parametrize("executor", ["threads", "local"])
+def test_session_cluster_round_trip(cluster_env, tmp_path, executor) -> None:
     env = cluster_env
     port = _free_port()
     job = tmp_path / "job.py"
     job.write_text(JOB)
 
     assert strom(env, "cluster", "status").returncode == 1  # nothing runs yet
-    started = strom(env, "cluster", "start", "--port", str(port), "--slots", "2")
+    started = strom(env, "cluster", "start", "--port", str(port), "--slots", "2",
+                    "--executor", executor)
     assert started.returncode == 0, started.stderr
     assert f"http://127.0.0.1:{port}" in started.stdout
     version = strom(env, "--version")
