@@ -242,12 +242,13 @@ def _ship_strategy(partitioner: Any) -> str:
 def vertex_details(record: JobRecord, vertex: Any) -> dict[str, Any]:
     """``GET /jobs/:id/vertices/:vid``: the vertex and each subtask's state and metrics."""
     locations = getattr(record.control, "subtask_locations", None) or {}
+    unknown = "embedded" if record.executor in ("inline", "threads") else "(unknown)"
     subtasks = []
     for s in range(vertex.parallelism):
         m = subtask_metrics(record, vertex, s)
         subtasks.append({"subtask": s, "status": subtask_state(record, vertex, s),
                          "attempt": record.control.restarts,
-                         "taskmanager-id": locations.get((vertex.id, s), "embedded"),
+                         "taskmanager-id": locations.get((vertex.id, s), unknown),
                          "start-time": record.start_time, "end-time": record.end_time,
                          "duration": record.duration,
                          "metrics": _vertex_metrics([m], record.control.done.is_set())})
