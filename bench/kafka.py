@@ -19,18 +19,22 @@ throughput  **raw**: one confluent-kafka consumer (all 4 partitions assigned, ba
 latency     an unbounded job from the end of the input topic; a producer writes ``rate``
             records/s, each carrying its send time; a consumer of the output topic records
             receive time - send time (so producer linger, the job and the consumer's fetch are
-            all in it). The same for the raw loop. p50 / p99 / max over ``latency-seconds``.
+            all in it). The same for the raw loop. The probe runs in a process of its own, so it
+            does not compete with the job for the interpreter lock. p50 / p99 / max over
+            ``latency-seconds``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import sys
 import threading
 import time
 import uuid
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -138,6 +142,53 @@ def new_topic(broker_servers: str, admin_broker: KafkaBroker | None, partitions:
     return name
 
 
+def probe(servers: str, src: str, dst: str, rate: int, seconds: float, out: Any) -> None:
+    """In a process of its own (so the job under test does not share its interpreter lock):
+    write ``rate`` records/s carrying their send time to ``src``, read ``dst``, and put the
+    send-to-receive times (ms) into ``out``."""
+    c = Consumer({"bootstrap.servers": servers, "group.id": f"lat-{uuid.uuid4().hex[:6]}"})
+    c.assign([TopicPartition(dst, i, -2) for i in range(PARTITIONS)])
+    p = Producer({"bootstrap.servers": servers, "linger.ms": 0})
+    p.list_topics(src, timeout=10)
+    samples: list[float] = []
+
+    def receive(timeout: float) -> None:
+        for m in c.consume(num_messages=1000, timeout=timeout):
+            if m.error() is None:
+                samples.append((time.time() - float(m.value()[:20])) * 1000)
+
+    def send_for(duration: float) -> int:
+        interval, sent, started = 1.0 / rate, 0, time.perf_counter()
+        while time.perf_counter() < started + duration:
+            left = started + sent * interval - time.perf_counter()
+            if left > 0:
+                receive(min(left, 0.002))
+                continue
+            p.produce(src, f"{time.time():20.6f}".encode(), partition=sent % PARTITIONS)
+            p.poll(0)
+            sent += 1
+        return sent
+
+    # warm-up: the job has assigned its partitions (it starts at the end of the topic), then
+    # 3 s of traffic whose times are not counted (new topics' metadata, first fetches, the
+    # broker's JIT), so neither side's start-up is in the figures
+    warm_until = time.perf_counter() + 3
+    while time.perf_counter() < warm_until:
+        receive(0.05)
+    send_for(3.0)
+    drain_until = time.perf_counter() + 2
+    while time.perf_counter() < drain_until:
+        receive(0.05)
+    samples.clear()
+    sent = send_for(seconds)
+    p.flush(10)
+    drain_until = time.perf_counter() + 3
+    while time.perf_counter() < drain_until and len(samples) < sent:
+        receive(0.1)
+    c.close()
+    out.put((sent, samples))
+
+
 def latency(servers: str, broker: KafkaBroker | None, run: str, rate: int, seconds: float) -> dict:
     """p50/p99/max ms from send to receive through ``run`` ("raw" or a parallelism)."""
     src, dst = new_topic(servers, broker, PARTITIONS), new_topic(servers, broker, PARTITIONS)
@@ -148,35 +199,12 @@ def latency(servers: str, broker: KafkaBroker | None, run: str, rate: int, secon
         client = None
     else:
         client = strom_job(servers, src, dst, int(run), bounded=False).execute_async("latency")
-    c = Consumer({"bootstrap.servers": servers, "group.id": f"lat-{uuid.uuid4().hex[:6]}",
-                  "auto.offset.reset": "earliest"})
-    c.assign([TopicPartition(dst, i, -2) for i in range(PARTITIONS)])
-    p = Producer({"bootstrap.servers": servers, "linger.ms": 0})
-    p.list_topics(src, timeout=10)
-    # warm-up: the job has assigned its partitions (it starts at the end of the topic) and the
-    # measuring consumer is fetching, so neither one's start-up is counted
-    warm_until = time.perf_counter() + 3
-    while time.perf_counter() < warm_until:
-        c.consume(num_messages=1000, timeout=0.05)
-    samples: list[float] = []
-    interval, sent, started = 1.0 / rate, 0, time.perf_counter()
-    end = started + seconds
-    while time.perf_counter() < end:
-        due = started + sent * interval
-        while time.perf_counter() < due:
-            for m in c.consume(num_messages=1000, timeout=0):
-                if m.error() is None:
-                    samples.append((time.time() - float(m.value()[:20])) * 1000)
-        p.produce(src, f"{time.time():20.6f}".encode(), partition=sent % PARTITIONS)
-        p.poll(0)
-        sent += 1
-    p.flush(10)
-    drain_until = time.perf_counter() + 3
-    while time.perf_counter() < drain_until and len(samples) < sent:
-        for m in c.consume(num_messages=1000, timeout=0.1):
-            if m.error() is None:
-                samples.append((time.time() - float(m.value()[:20])) * 1000)
-    c.close()
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=probe, args=(servers, src, dst, rate, seconds, out))
+    child.start()
+    sent, samples = out.get(timeout=seconds + 60)
+    child.join(30)
     stop.set()
     if client is not None:
         client.cancel()
