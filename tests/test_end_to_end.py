@@ -17,6 +17,7 @@ from strom.api.functions import (
     SourceFunction,
 )
 from strom.api.sources import NumberSequenceSource
+from strom.common.watermark_strategy import WatermarkStrategy
 from strom.errors import JobCancelledError, JobDefinitionError
 from strom.runtime.elements import OutputTag
 from strom.runtime.executors import executor_class
@@ -437,3 +438,25 @@ def test_side_output_records_without_consumer_are_counted(env: Any) -> None:
     dropped = [m.get_value() for name, m in metrics.items() if name.endswith("split.numSideOutputRecordsDropped")]
     assert dropped == [5]
     assert any(name.endswith("numRecordsIn") for name in metrics)
+
+
+def test_task_time_watermark_and_byte_metrics(env: StreamExecutionEnvironment) -> None:
+    """Flink's task metrics exist for every subtask on every executor: busy / idle /
+    back-pressured time, watermarks in and out, bytes (non-zero only across processes)."""
+    env.set_parallelism(2)
+    strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(
+        lambda v, _: v)
+    (env.from_collection(list(range(5000))).assign_timestamps_and_watermarks(strategy)
+        .key_by(lambda v: v % 3).map(lambda v: v).name("M").add_sink(CollectSink()))
+    client = env.execute_async("metrics")
+    client.wait(60)
+    registry = client.metrics
+    names = list(registry.metrics)
+    for metric in ("accumulatedBusyTimeMs", "accumulatedIdleTimeMs",
+                   "accumulatedBackPressuredTimeMs", "busyTimeMsPerSecond",
+                   "currentInputWatermark", "currentOutputWatermark", "numBytesIn"):
+        assert any(n.endswith("." + metric) for n in names), metric
+    m_in = [registry.value(n) for n in names if ".M" in n and n.endswith("currentInputWatermark")]
+    assert m_in and max(m_in) >= 4999  # the end of input's MAX_WATERMARK or the last event
+    bytes_in = sum(registry.value(n) or 0 for n in names if n.endswith(".numBytesIn"))
+    assert (bytes_in > 0) == (env.executor == "local")

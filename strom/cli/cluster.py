@@ -88,8 +88,8 @@ def start(
         "-D", metavar="KEY=VALUE", help="a configuration key of the cluster "
                                         "(repeatable)")] = None,
     executor: Annotated[str, typer.Option(
-        "--executor", help="where submitted jobs run: threads (in the cluster process) or "
-                           "local (TaskManager processes)")] = "threads",
+        "--executor", help="where submitted jobs run: local (TaskManager processes, the "
+                           "default) or threads (in the cluster process)")] = "local",
     cluster_file: ClusterFileOption = None,
     token: TokenOption = None,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS",

@@ -129,6 +129,8 @@ class JobMaster:
                 tasks.append(RemoteTask(self, tm_of[(v.id, s)], f"{v.id}/{s}", name, is_source))
         self.tasks = tasks
         self.by_id = {t.task_id: t for t in tasks}
+        self.control.subtask_locations = {sid: tm.tm_id for sid, tm in tm_of.items()}
+        self._set_states("DEPLOYING")
         for tm in tms:
             mine = [sid for sid, owner in tm_of.items() if owner is tm]
             data = None
@@ -149,7 +151,15 @@ class JobMaster:
             raise failure
         for tm in tms:
             tm.send("start", self.attempt)
+        self._set_states("RUNNING")
         return tasks
+
+    def _set_states(self, state: str, task: RemoteTask | None = None) -> None:
+        """Flink's execution state of every subtask (or of ``task``), for the REST API."""
+        states = self.control.subtask_states
+        for t in [task] if task is not None else self.tasks:
+            vertex, _, subtask = t.task_id.partition("/")
+            states[(int(vertex), int(subtask))] = state
 
     # -- messages from TaskManagers (their reader threads) ------------------------------------
 
@@ -172,12 +182,15 @@ class JobMaster:
         task = self.by_id[task_id]
         task.stopped = stopped
         task.finished = True
+        self._set_states("FINISHED", task)
         if all(t.finished for t in self.tasks):
             self.ended.set()
 
     def _on_failed(self, tm: TaskManagerHandle, task_id: str, packed: Any) -> None:
         task = self.by_id.get(task_id)
         where = f"{task.name}, TaskManager {tm.tm_id}" if task else f"TaskManager {tm.tm_id}"
+        if task is not None:
+            self._set_states("FAILED", task)
         self._fail(unpack_error(packed, where))
 
     def on_metrics(self, tm: TaskManagerHandle, attempt: Any, values: dict[str, Any]) -> None:
@@ -233,6 +246,9 @@ class JobMaster:
     # -- cancel and close ---------------------------------------------------------------------
 
     def cancel_on(self, tm: TaskManagerHandle) -> None:
+        for t in self.tasks:
+            if t.tm is tm and not t.finished:
+                self._set_states("CANCELED", t)
         if tm.tm_id not in self._cancelled:
             self._cancelled.add(tm.tm_id)
             tm.send("cancel", self.attempt)

@@ -44,8 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--slots", type=int, default=None,
                    help="task slots per TaskManager (default taskmanager.numberOfTaskSlots, "
                         "else the number of cores)")
-    p.add_argument("--executor", default="threads",
-                   help="execution target of submitted jobs (default threads)")
+    p.add_argument("--executor", default="local",
+                   help="execution target of submitted jobs: local (TaskManager processes, the "
+                        "default) or threads (in the cluster process)")
     p.add_argument("--cluster-file", default=None, help="where to record pid and port")
     p.add_argument("-D", dest="dynamic", action="append", default=[], metavar="KEY=VALUE",
                    help="a configuration key (repeatable)")

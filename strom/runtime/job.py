@@ -77,6 +77,10 @@ class JobControl:
         self.metrics: Any = None
         self.coordinator: Any = None  # the job's checkpoint coordinator, once it runs
         self.restarts = 0  # how often the job was restarted after a failure
+        # (vertex id, subtask) -> Flink's execution state / the TaskManager running it (set by
+        # executors that place subtasks: the REST API shows them)
+        self.subtask_states: dict[tuple[int, int], str] = {}
+        self.subtask_locations: dict[tuple[int, int], str] = {}
         self.restart_strategy = ""
 
     def request_cancel(self) -> None:

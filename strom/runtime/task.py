@@ -110,6 +110,11 @@ class StreamTask:
                                                "max_parallelism": info.max_parallelism}
                               for op in operators}
         self.records_in = 0
+        # Flink's task time metrics (ns): stepping with work to do, and out of output credit
+        self.busy_ns = 0
+        self.backpressured_ns = 0
+        self._blocked_since: int | None = None
+        self._opened_ns = 0
         self._handlers: list[tuple[Any, Any, Any, Any]] = []
         self.fusion = info.config.get("fusion", True)
         # Buffer timeout (ms, Flink's execution.buffer-timeout): a step that feeds channels ends
@@ -168,7 +173,32 @@ class StreamTask:
         # the credits the task grants its producers: backpressure keeps memory bounded)
         metrics.gauge("buffers.inputQueueLength",
                       lambda: sum(len(ch) for g in self.gates for ch in g.channels))
+        self._register_time_metrics(metrics)
         self.opened = True
+
+    def _register_time_metrics(self, metrics: Any) -> None:
+        """Flink's task metrics: busy / idle / back-pressured time (accumulated, and ms per
+        second over the last second read), watermarks in and out, bytes over the network."""
+        clock_ns = self.info.clock.monotonic_ns
+        self._opened_ns = clock_ns()
+
+        def backpressured() -> int:
+            since = self._blocked_since
+            return self.backpressured_ns + (clock_ns() - since if since is not None else 0)
+
+        def idle() -> int:
+            return max(0, clock_ns() - self._opened_ns - self.busy_ns - backpressured())
+
+        for name, total in (("Busy", lambda: self.busy_ns), ("BackPressured", backpressured),
+                            ("Idle", idle)):
+            metrics.gauge(f"accumulated{name}TimeMs", lambda total=total: total() // 1_000_000)
+            metrics.gauge(f"{name[0].lower()}{name[1:]}TimeMsPerSecond", _PerSecond(total, clock_ns))
+        metrics.gauge("currentInputWatermark", lambda: self.head.current_watermark)
+        metrics.gauge("currentOutputWatermark", lambda: self.operators[-1].current_watermark)
+        metrics.gauge("numBytesIn", lambda: sum(getattr(ch, "bytes_in", 0)
+                                                for g in self.gates for ch in g.channels))
+        metrics.gauge("numBytesOut", lambda: sum(getattr(ch, "bytes_out", 0)
+                                                 for w in self.writers for ch in w.channels))
 
     def _wire(self, i: int) -> tuple[Any, Step | None]:
         """Connect operator ``i``'s output to its routes; returns its unvalidated ``collect`` and,
@@ -257,7 +287,27 @@ class StreamTask:
         self.checkpointer.notify_aborted(checkpoint_id)
 
     def step(self) -> int:
-        """Do a bounded amount of work; returns MORE, NOTHING, END or BLOCKED."""
+        """Do a bounded amount of work; returns MORE, NOTHING, END or BLOCKED.
+
+        Accounts the time for Flink's busy / back-pressured / idle metrics: a step that did
+        work is busy time, the time from a step that found the outputs out of credit until the
+        next one that could run is back-pressured time, the rest is idle."""
+        clock_ns = self.info.clock.monotonic_ns
+        started = clock_ns()
+        status = self._step()
+        now = clock_ns()
+        if status == BLOCKED:
+            if self._blocked_since is None:
+                self._blocked_since = started
+        else:
+            if self._blocked_since is not None:
+                self.backpressured_ns += started - self._blocked_since
+                self._blocked_since = None
+            if status != NOTHING:
+                self.busy_ns += now - started
+        return status
+
+    def _step(self) -> int:
         if self.finished:
             return END
         ran = self._run_mailbox() if self.mailbox else False
@@ -467,6 +517,22 @@ class StreamTask:
         if self.suspended is not None:
             return None  # no timer fires after a stop-with-savepoint's snapshot
         return self.info.processing_time.next_deadline
+
+
+class _PerSecond:
+    """A gauge: how much an accumulated time (ns) grew per second, in ms per second, over the
+    span between two reads at least a second apart (Flink's ``...TimeMsPerSecond``)."""
+
+    def __init__(self, total: Callable[[], int], clock_ns: Callable[[], int]) -> None:
+        self.total, self.clock_ns = total, clock_ns
+        self.last_at, self.last_total, self.rate = clock_ns(), total(), 0
+
+    def __call__(self) -> int:
+        now, total = self.clock_ns(), self.total()
+        if now - self.last_at >= 1_000_000_000:
+            self.rate = min(1000, (total - self.last_total) * 1000 // (now - self.last_at))
+            self.last_at, self.last_total = now, total
+        return self.rate
 
 
 def _check_step(type_info: Any, where: str) -> Step:

@@ -24,7 +24,8 @@ from strom.runtime.network.frames import BATCH, EVENT, MARSHALLED, dumps, loads
 class RemoteOutputChannel(Channel):
     """The producer's end: serializes what is pushed and sends it on a connection."""
 
-    __slots__ = ("channel", "send", "name", "sent", "granted", "on_credit", "on_push", "marshal")
+    __slots__ = ("channel", "send", "name", "sent", "granted", "on_credit", "on_push", "marshal",
+                 "bytes_out")
 
     def __init__(self, channel: int, send: Callable[[int, int, bytes], None], name: str = "",
                  credits: int = DEFAULT_CREDITS) -> None:
@@ -36,19 +37,27 @@ class RemoteOutputChannel(Channel):
         self.on_credit: Callable[[], None] | None = None
         self.on_push: Callable[[], None] | None = None
         self.marshal = True  # until a batch holds something marshal refuses
+        self.bytes_out = 0
 
     def push(self, item: Any) -> None:
         if type(item) is tuple:
             self.sent += 1
             if self.marshal:
                 try:
-                    self.send(self.channel, MARSHALLED, marshal.dumps(item))
-                    return
+                    payload = marshal.dumps(item)
                 except ValueError:  # not only exact built-in types: pickle from now on
                     self.marshal = False
-            self.send(self.channel, BATCH, dumps(item))
+                else:
+                    self.bytes_out += len(payload)
+                    self.send(self.channel, MARSHALLED, payload)
+                    return
+            payload = dumps(item)
+            self.bytes_out += len(payload)
+            self.send(self.channel, BATCH, payload)
         else:
-            self.send(self.channel, EVENT, dumps(item))
+            payload = dumps(item)
+            self.bytes_out += len(payload)
+            self.send(self.channel, EVENT, payload)
 
     def has_credit(self) -> bool:
         return self.granted > self.sent
@@ -70,7 +79,8 @@ class RemoteOutputChannel(Channel):
 class RemoteInputChannel(Channel):
     """The consumer's end: frames delivered by the connection's reader thread, read in order."""
 
-    __slots__ = ("channel", "name", "queue", "returned", "grant", "on_push", "on_credit")
+    __slots__ = ("channel", "name", "queue", "returned", "grant", "on_push", "on_credit",
+                 "bytes_in")
 
     def __init__(self, channel: int, name: str = "") -> None:
         self.channel = channel
@@ -78,12 +88,14 @@ class RemoteInputChannel(Channel):
         self.queue: deque = deque()
         self.returned: Any = None  # the rest of a batch put back by unread()
         self.grant: Callable[[int, int], None] | None = None  # send credit back (set on delivery)
+        self.bytes_in = 0
         self.on_push: Callable[[], None] | None = None
         self.on_credit: Callable[[], None] | None = None
 
     def deliver(self, kind: int, payload: bytes, grant: Callable[[int, int], None]) -> None:
         """A frame arrived (reader thread); ``grant(channel, n)`` returns credit to its sender."""
         self.grant = grant
+        self.bytes_in += len(payload)
         self.queue.append((kind, payload))
         if self.on_push is not None:
             self.on_push()
