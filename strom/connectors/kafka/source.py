@@ -114,6 +114,12 @@ class KafkaSource:
         return self.properties.get("bootstrap.servers", "")
 
     @property
+    def produced_type(self) -> Any:
+        """The type the deserializer declares (``get_produced_type``), if any."""
+        getter = getattr(self.deserializer, "get_produced_type", None)
+        return getter() if callable(getter) else None
+
+    @property
     def discovery_interval_ms(self) -> int:
         """How often new partitions are looked for (0 or negative: never; bounded: never)."""
         raw = self.properties.get("partition.discovery.interval.ms",
