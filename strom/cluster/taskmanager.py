@@ -243,6 +243,8 @@ class TaskManager:
             self.post(lambda: ("failed", attempt, failed, packed))
 
     def _report_states(self) -> None:
+        if self.control.cancel_requested.is_set():
+            return  # a cancelled attempt's tasks did not finish, whatever they did meanwhile
         for t in self.tasks:
             if t.finished and t.task_id not in self.reported:
                 self.reported.add(t.task_id)
@@ -263,9 +265,10 @@ class TaskManager:
             task.notify_checkpoint_aborted(checkpoint_id)
 
     def _on_cancel(self) -> None:
+        """Stop stepping the tasks (the loop returns at its next round). The sources are not
+        cancelled here: a cancelled source ends its input, which would finish the tasks and
+        fire end-of-input timers; ``close`` stops them."""
         self.control.cancel_requested.set()
-        for t in self.tasks:
-            t.cancel()
 
     def _on_close(self) -> None:
         errors = {}
