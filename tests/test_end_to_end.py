@@ -396,6 +396,7 @@ def test_watermarks_from_source_fire_timers_before_end(env: StreamExecutionEnvir
     assert rows == [(10, 15), (20, 25)]
 
 
+@pytest.mark.in_process("its sources stop once the sink in this process has a record")
 def test_idle_source_does_not_hold_back_the_watermark(env: StreamExecutionEnvironment) -> None:
     class At(KeyedProcessFunction):
         def process_element(self, value: Any, ctx: Any) -> Any:
