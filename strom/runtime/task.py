@@ -193,6 +193,9 @@ class StreamTask:
                             ("Idle", idle)):
             metrics.gauge(f"accumulated{name}TimeMs", lambda total=total: total() // 1_000_000)
             metrics.gauge(f"{name[0].lower()}{name[1:]}TimeMsPerSecond", _PerSecond(total, clock_ns))
+        metrics.gauge("numRecordsInPerSecond", _PerSecond(lambda: self.records_in, clock_ns, 10**9))
+        metrics.gauge("numRecordsOutPerSecond", _PerSecond(
+            lambda: sum(w.records_out for w in self.writers), clock_ns, 10**9))
         metrics.gauge("currentInputWatermark", lambda: self.head.current_watermark)
         metrics.gauge("currentOutputWatermark", lambda: self.operators[-1].current_watermark)
         metrics.gauge("numBytesIn", lambda: sum(getattr(ch, "bytes_in", 0)
@@ -520,17 +523,21 @@ class StreamTask:
 
 
 class _PerSecond:
-    """A gauge: how much an accumulated time (ns) grew per second, in ms per second, over the
-    span between two reads at least a second apart (Flink's ``...TimeMsPerSecond``)."""
+    """A gauge: how much a total grew per second over the span between two reads at least a
+    second apart. ``scale`` 1000 turns ns of time into ms per second (Flink's
+    ``...TimeMsPerSecond``, at most 1000), 10**9 turns a count into a count per second
+    (``numRecordsInPerSecond``)."""
 
-    def __init__(self, total: Callable[[], int], clock_ns: Callable[[], int]) -> None:
-        self.total, self.clock_ns = total, clock_ns
+    def __init__(self, total: Callable[[], int], clock_ns: Callable[[], int],
+                 scale: int = 1000) -> None:
+        self.total, self.clock_ns, self.scale = total, clock_ns, scale
         self.last_at, self.last_total, self.rate = clock_ns(), total(), 0
 
     def __call__(self) -> int:
         now, total = self.clock_ns(), self.total()
         if now - self.last_at >= 1_000_000_000:
-            self.rate = min(1000, (total - self.last_total) * 1000 // (now - self.last_at))
+            rate = (total - self.last_total) * self.scale // (now - self.last_at)
+            self.rate = min(1000, rate) if self.scale == 1000 else rate
             self.last_at, self.last_total = now, total
         return self.rate
 
