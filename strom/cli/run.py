@@ -108,6 +108,11 @@ def _run_script(path: str, args: list[str], settings: dict[str, str], restoring:
         sys.path.insert(0, script_dir)
     init = {} if no_compat_globals else article_globals()
     remote = settings.get("execution.target") == "remote"
+    target = settings.get("execution.target") or os.environ.get("STROM_EXECUTION_TARGET")
+    if target in (None, "", "local"):  # a parallel job may come: its TaskManagers' zygote
+        from strom.cluster.minicluster import local_cluster  # imports while the script does
+
+        local_cluster()
     try:
         runpy.run_path(path, init_globals=init, run_name="__main__")
     except ClusterError as exc:

@@ -1,12 +1,13 @@
 """How TaskManager processes are started: forked from a zygote, or spawned.
 
-``fork`` (the default on Linux and macOS): when the ResourceManager starts, it forks a small
-*zygote* process while it has no threads of its own yet; the zygote forks each TaskManager on
-request. A TaskManager so started has strom and the job's modules already imported and is
-ready in milliseconds (a fresh interpreter takes ~0.3 s per process). The zygote itself never
-runs threads, so forking from it is safe. ``spawn`` starts ``python -m
-strom.cluster.taskmanager`` instead (``taskmanager.start-method: spawn``; the only way on
-Windows, and what remote hosts do). Either way a TaskManager ignores Ctrl-C (the terminal
+``fork`` (the default on Linux and macOS): when the ResourceManager starts, it starts a small
+*zygote*: a fresh interpreter (``python -m strom.cluster.launcher``) that imports the
+TaskManager's modules once and then forks each TaskManager on request, so a TaskManager is
+ready in milliseconds instead of the ~0.3 s a fresh interpreter takes. The zygote never runs
+threads and never loads the client's libraries, so forking from it is safe even when the
+client uses libraries that are not (librdkafka, for one: a copy of a process with Kafka
+clients hangs in them). ``spawn`` starts ``python -m strom.cluster.taskmanager`` per
+TaskManager instead (``taskmanager.start-method: spawn``; the only way on Windows). Either way a TaskManager ignores Ctrl-C (the terminal
 sends it to the whole process group; the JobManager cancels and stops them) and exits when
 its JobManager connection closes.
 """
@@ -78,59 +79,50 @@ class Forked:
 
 
 class Zygote:
-    """A forked, thread-free copy of this process that forks TaskManagers on request.
+    """A fresh, thread-free interpreter with strom imported that forks TaskManagers."""
 
-    Create it before the caller starts threads of its own. ``close_fds``: descriptors the
-    TaskManagers must not keep (the JobManager's listening socket).
-    """
-
-    def __init__(self, close_fds: tuple[int, ...] = ()) -> None:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the zygote
-            try:
-                os.close(write)
-                for fd in close_fds:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-                _serve_zygote(read)
-            finally:
-                os._exit(0)
-        os.close(read)
-        self.pid = pid
-        self._pipe = os.fdopen(write, "w", buffering=1)
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the client's modules
+        self.process = subprocess.Popen([sys.executable, "-m", "strom.cluster.launcher"],
+                                        stdin=subprocess.PIPE, env=env, text=True,
+                                        start_new_session=False)
 
     def start(self, jobmanager: tuple[str, int], slots: int, tm_id: str, host: str) -> Forked:
-        self._pipe.write(json.dumps([list(jobmanager), slots, tm_id, host]) + "\n")
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps([list(jobmanager), slots, tm_id, host]) + "\n")
+        self.process.stdin.flush()
         return Forked()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            self._pipe.close()
-        with contextlib.suppress(OSError, ChildProcessError):
-            os.waitpid(self.pid, 0)
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
-def _serve_zygote(read: int) -> None:
+def _serve_zygote(requests: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # TaskManagers are reaped automatically
-    with os.fdopen(read) as requests:
-        for line in requests:
-            jobmanager, slots, tm_id, host = json.loads(line)
-            if os.fork() == 0:  # a TaskManager
-                code = 0
-                try:
-                    requests.close()
-                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    from strom.cluster.taskmanager import TaskManager
+    from strom.cluster.taskmanager import TaskManager  # imported once, before any fork
 
-                    TaskManager(tuple(jobmanager), slots, tm_id, host).serve()
-                except BaseException:  # noqa: BLE001 - a dead TaskManager is reported by the JM
-                    code = 1
-                finally:
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                    os._exit(code)
+    for line in requests:
+        jobmanager, slots, tm_id, host = json.loads(line)
+        if os.fork() == 0:  # a TaskManager
+            code = 0
+            try:
+                requests.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                TaskManager(tuple(jobmanager), slots, tm_id, host).serve()
+            except BaseException:  # noqa: BLE001 - a dead TaskManager is reported by the JM
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
 
 
 def default_start_method(config: dict[str, Any] | None = None) -> str:
@@ -139,3 +131,7 @@ def default_start_method(config: dict[str, Any] | None = None) -> str:
     if chosen:
         return str(chosen)
     return "fork" if hasattr(os, "fork") else "spawn"
+
+
+if __name__ == "__main__":  # the zygote: TaskManager requests on stdin, one JSON line each
+    _serve_zygote(sys.stdin)

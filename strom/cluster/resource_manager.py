@@ -77,8 +77,8 @@ class ResourceManager:
         self.slots_per_taskmanager = slots_per_taskmanager
         self.elastic = managed and elastic  # start TaskManagers when jobs are short of slots
         self._zygote: Zygote | None = None
-        if managed and self.start_method == "fork":  # before this object starts any thread
-            self._zygote = Zygote(close_fds=(self._listener.fileno(),))
+        if managed and self.start_method == "fork":
+            self._zygote = Zygote()
         threading.Thread(target=self._accept, daemon=True, name="strom rm acceptor").start()
         threading.Thread(target=self._watch, daemon=True, name="strom rm heartbeats").start()
 
