@@ -205,6 +205,7 @@ def make_env(settings: Settings, restore_path: str | None) -> Any:
         conf.set_string("execution.state-recovery.path", restore_path)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(settings.parallelism)
+    env.executor = "inline"  # the live view and its sinks read the job's state in this process
     env.enable_checkpointing(CHECKPOINT_INTERVAL_MS)
     cc = env.get_checkpoint_config()
     cc.set_checkpoint_storage_dir(settings.checkpoint_dir)
