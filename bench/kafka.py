@@ -40,7 +40,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
-
 from strom.common import WatermarkStrategy  # noqa: E402
 from strom.common.serialization import SimpleStringSchema  # noqa: E402
 from strom.connectors.kafka.broker import KafkaBroker  # noqa: E402
