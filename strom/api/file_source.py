@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from operator import methodcaller
@@ -36,6 +35,7 @@ from typing import Any
 from strom.api.serialization import _charset
 from strom.api.sources import Source
 from strom.api.typeinfo import Types
+from strom.checkpoint.storage import fsspec_filesystem
 from strom.errors import JobDefinitionError, UnsupportedError, describe
 from strom.runtime.operators.sources import SourceOperator, SplitSourceOperator
 from strom.runtime.operators.split_discovery import DiscoveringSplitSourceOperator
@@ -43,8 +43,6 @@ from strom.runtime.operators.split_discovery import DiscoveringSplitSourceOperat
 __all__ = ["FileSplitSource", "TextLineFormat", "filesystem", "list_files", "normalize_path",
            "open_binary"]
 
-_FS_LOCK = threading.Lock()
-_FS: dict[tuple[str, str], Any] = {}
 _STRIP_NEWLINE = methodcaller("removesuffix", "\n")
 
 
@@ -65,30 +63,7 @@ def normalize_path(path: Any, where: str) -> str:
 
 def filesystem(url: str) -> tuple[Any, str]:
     """The fsspec filesystem of ``url`` and the path inside it (cached per scheme/endpoint)."""
-    protocol = url.split("://", 1)[0]
-    options: dict[str, Any] = {}
-    endpoint = ""
-    if protocol in ("s3", "s3a"):
-        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL", "")
-        if endpoint:
-            options["client_kwargs"] = {"endpoint_url": endpoint}
-    key = (protocol, endpoint)
-    with _FS_LOCK:
-        fs = _FS.get(key)
-        if fs is None:
-            try:
-                import fsspec
-                fs = _FS[key] = fsspec.filesystem(protocol, **options)
-            except ImportError as exc:
-                install = ("pip install s3fs" if protocol in ("s3", "s3a")
-                           else f"pip install fsspec and its {protocol}:// implementation")
-                msg = (f"{url!r}: the {protocol}:// scheme needs fsspec and its {protocol} "
-                       f"filesystem, which are not installed ({exc}); hint: {install}")
-                raise UnsupportedError(msg) from exc
-            except ValueError as exc:
-                msg = (f"{url!r}: no filesystem knows the scheme {protocol!r} ({exc}); hint: use "
-                       "a local path, file://, s3:// or another fsspec URL")
-                raise UnsupportedError(msg) from exc
+    fs = fsspec_filesystem(url, repr(url), UnsupportedError)
     return fs, fs._strip_protocol(url)
 
 

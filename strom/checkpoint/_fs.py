@@ -215,10 +215,16 @@ class FsspecBackend:
 
 
 _FSSPEC_LOCK = threading.Lock()
-_FSSPEC: dict[tuple[str, str], FsspecBackend] = {}
+_FSSPEC: dict[tuple[str, str], Any] = {}
 
 
-def _fsspec_backend(url: str) -> FsspecBackend:
+def fsspec_filesystem(url: str, where: str, error: type[Exception],
+                      expected: str = "a local path, file://, s3:// or another fsspec URL") -> Any:
+    """The fsspec filesystem for ``url``'s scheme (and S3 endpoint), made once per process.
+
+    A missing implementation or an unknown scheme raises ``error`` naming ``where`` (say,
+    "checkpoint storage 's3://b/chk'") with the package to install, or what was expected.
+    """
     protocol = url.split("://", 1)[0]
     options: dict[str, Any] = {}
     endpoint = ""
@@ -236,17 +242,22 @@ def _fsspec_backend(url: str) -> FsspecBackend:
         except ImportError as exc:
             install = ("pip install 'strom[s3]'" if protocol in ("s3", "s3a") else
                        f"pip install fsspec and its {protocol}:// implementation")
-            msg = (f"checkpoint storage {url!r}: the {protocol}:// scheme needs fsspec and its "
-                   f"{protocol} filesystem, which are not installed ({exc}). "
-                   f"Hint: {install}, or use a local directory.")
-            raise CheckpointError(msg) from exc
+            msg = (f"{where}: the {protocol}:// scheme needs fsspec and its {protocol} "
+                   f"filesystem, which are not installed ({exc}). Hint: {install}, or use a "
+                   "local directory.")
+            raise error(msg) from exc
         except ValueError as exc:  # fsspec: unknown protocol
-            msg = (f"checkpoint storage {url!r}: no filesystem knows the scheme {protocol!r} "
-                   f"({exc}). Expected a local path, file://, memory://, s3:// or another "
-                   "fsspec URL.")
-            raise CheckpointError(msg) from exc
-        backend = _FSSPEC[key] = FsspecBackend(fs, protocol)
-        return backend
+            msg = (f"{where}: no filesystem knows the scheme {protocol!r} ({exc}). Expected "
+                   f"{expected}.")
+            raise error(msg) from exc
+        _FSSPEC[key] = fs
+        return fs
+
+
+def _fsspec_backend(url: str) -> FsspecBackend:
+    fs = fsspec_filesystem(url, f"checkpoint storage {url!r}", CheckpointError,
+                           "a local path, file://, memory://, s3:// or another fsspec URL")
+    return FsspecBackend(fs, url.split("://", 1)[0])
 
 
 def resolve(path: str) -> tuple[Backend, str]:

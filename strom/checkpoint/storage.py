@@ -36,7 +36,10 @@ from strom.checkpoint.metadata import METADATA, StateHandle, decode, encode, res
 from strom.errors import CheckpointCorruptedError, CheckpointError
 
 __all__ = ["CheckpointStorage", "LoadedCheckpoint", "PendingCheckpoint", "StateHandle",
-           "checkpoint_id_of", "latest_complete", "load_checkpoint", "open_storage"]
+           "checkpoint_id_of", "fsspec_filesystem", "latest_complete", "load_checkpoint",
+           "open_storage"]
+
+fsspec_filesystem = _fs.fsspec_filesystem  # the one cache of fsspec filesystems (files, sinks)
 
 _CHK = re.compile(r"^chk-(\d+)$")
 
