@@ -124,9 +124,8 @@ class _RegisteredSink(SinkFunction):
         """In a TaskManager process: leave what this instance saw in a file for the client."""
         out = os.environ.get(SINK_DIR)
         if out:
-            state = {k: v for k, v in vars(self).items()}
             with open(os.path.join(out, "%s-%d.pkl" % (type(self).__name__, self.subtask)), "wb") as f:
-                pickle.dump(state, f)
+                pickle.dump(vars(self), f)
 
 
 SINK_DIR = "STROM_BENCH_SINK_DIR"

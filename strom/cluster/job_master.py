@@ -44,10 +44,11 @@ class _Closing:
 class RemoteTask:
     """A subtask running in a TaskManager, as the coordinator and the restart loop see it."""
 
-    def __init__(self, master: JobMaster, tm: TaskManagerHandle, task_id: str, name: str,
-                 is_source: bool) -> None:
+    def __init__(self, master: JobMaster, tm: TaskManagerHandle, subtask: tuple[int, int],
+                 name: str, is_source: bool) -> None:
         self.master, self.tm = master, tm
-        self.task_id, self.name = task_id, name
+        self.subtask = subtask  # (vertex id, subtask index)
+        self.task_id, self.name = f"{subtask[0]}/{subtask[1]}", name
         self.is_source = is_source
         self.finished = False
         self.stopped = False
@@ -126,7 +127,7 @@ class JobMaster:
             is_source = not v.inputs
             for s in range(v.parallelism):
                 name = f"{v.name} ({s + 1}/{v.parallelism})"
-                tasks.append(RemoteTask(self, tm_of[(v.id, s)], f"{v.id}/{s}", name, is_source))
+                tasks.append(RemoteTask(self, tm_of[(v.id, s)], (v.id, s), name, is_source))
         self.tasks = tasks
         self.by_id = {t.task_id: t for t in tasks}
         self.control.subtask_locations = {sid: tm.tm_id for sid, tm in tm_of.items()}
@@ -158,8 +159,7 @@ class JobMaster:
         """Flink's execution state of every subtask (or of ``task``), for the REST API."""
         states = self.control.subtask_states
         for t in [task] if task is not None else self.tasks:
-            vertex, _, subtask = t.task_id.partition("/")
-            states[(int(vertex), int(subtask))] = state
+            states[t.subtask] = state
 
     # -- messages from TaskManagers (their reader threads) ------------------------------------
 
