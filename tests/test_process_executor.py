@@ -398,3 +398,17 @@ def test_a_job_that_cannot_get_its_slots_fails_after_the_slot_request_timeout() 
     env.set_parallelism(2)  # fits the fixed cluster: 1 TaskManager with 2 slots
     env.from_collection([1, 2, 3]).rebalance().map(lambda v: v * 2).print()
     env.execute("fits")
+
+
+def test_an_unknown_taskmanager_start_method_is_refused() -> None:
+    from strom.common import Configuration
+
+    conf = Configuration()
+    conf.set_string("taskmanager.start-method", "forkserver")
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.executor = "local"
+    env.from_collection([1]).print()
+    with pytest.raises((UnsupportedError, JobExecutionError), match="expected 'fork' or 'spawn'"):
+        env.execute()
+    with pytest.raises((UnsupportedError, JobExecutionError), match="expected 'fork' or 'spawn'"):
+        env.from_collection([1]).execute_and_collect(limit=1)  # fails, never hangs

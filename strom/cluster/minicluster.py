@@ -73,26 +73,30 @@ class LocalClusterExecutor(Executor):
 
     def run(self, graph: JobGraph, control: JobControl,
             job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
-        conf = self.config.get("configuration") or {}
-        fixed, slots = conf.get("local.number-taskmanager"), conf.get("taskmanager.numberOfTaskSlots")
-        cluster = local_cluster(None if slots is None else int(slots),
-                                None if fixed is None else int(fixed),
-                                conf.get("taskmanager.start-method"))
-        self.master = JobMaster(cluster, control)
+        self.master = None
         try:
             return super().run(graph, control, job_parameters)
         finally:
-            self.master.release()
+            if self.master is not None:
+                self.master.release()
 
     def _deploy(self, graph: JobGraph, control: JobControl, job_parameters: dict[str, str] | None,
                 coordinator: Any = None, restore: Any = None, attempt: int = 0,
                 settings: CheckpointSettings | None = None) -> list:
-        assert self.master is not None
-        if isinstance(self.clock, ManualClock):  # raised here, the job fails as any other
+        # errors here (a ManualClock, a bad cluster setting) fail the job as any other failure
+        if isinstance(self.clock, ManualClock):
             raise UnsupportedError(
                 "the 'local' executor runs subtasks in other processes, where a ManualClock "
                 "cannot reach; hint: use execution.target 'inline' or 'threads' with a "
                 "ManualClock")
+        if self.master is None:
+            conf = self.config.get("configuration") or {}
+            fixed = conf.get("local.number-taskmanager")
+            slots = conf.get("taskmanager.numberOfTaskSlots")
+            cluster = local_cluster(None if slots is None else int(slots),
+                                    None if fixed is None else int(fixed),
+                                    conf.get("taskmanager.start-method"))
+            self.master = JobMaster(cluster, control)
         metrics = MetricRegistry(self.clock)
         control.metrics = metrics
         settings = settings or CheckpointSettings()

@@ -18,7 +18,7 @@ from typing import Any
 
 from strom.cluster.launcher import Spawned, Zygote, default_start_method
 from strom.cluster.protocol import Connection
-from strom.errors import StromError
+from strom.errors import StromError, UnsupportedError
 
 HEARTBEAT_TIMEOUT_MS = 10_000
 SLOT_REQUEST_TIMEOUT_MS = 300_000
@@ -74,6 +74,10 @@ class ResourceManager:
         self._closed = False
         self._next = 0
         self.start_method = start_method or default_start_method()
+        if self.start_method not in ("fork", "spawn"):
+            raise UnsupportedError(
+                f"taskmanager.start-method: expected 'fork' or 'spawn', got "
+                f"{self.start_method!r}")
         self.slots_per_taskmanager = slots_per_taskmanager
         self.elastic = managed and elastic  # start TaskManagers when jobs are short of slots
         self._zygote: Zygote | None = None
