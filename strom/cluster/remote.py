@@ -14,17 +14,62 @@ job script's directory travel with it by value (the cluster need not have them).
 """
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import sys
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 from strom.cluster.client import RestClient, endpoint
 from strom.cluster.submission import CONTENT_TYPE, JobSubmission, pack, ship_local_modules
-from strom.errors import ClusterError, JobExecutionError
+from strom.errors import CheckpointError, ClusterError, JobExecutionError
 from strom.runtime.job import JobControl, JobExecutionResult, JobStatus
 
 POLL_SECONDS = 0.2
 _NOT_SHIPPED = ("execution.target", "execution.attached", "rest.token")  # the token stays here
+
+
+@dataclass(frozen=True)
+class _SavepointDefaults:
+    savepoint_dir: str | None
+
+
+class ClusterSavepoints:
+    """Stands in for the checkpoint coordinator of a job running on a session cluster, so that
+    ``JobClient.trigger_savepoint`` / ``stop_with_savepoint`` / ``checkpoints`` of an attached
+    remote job ask the cluster (``POST /jobs/:id/savepoints`` or ``/stop``, then poll)."""
+
+    def __init__(self, client: RestClient, job_id: str, savepoint_dir: str | None) -> None:
+        self.client = client
+        self.job_id = job_id
+        self.storage = _SavepointDefaults(savepoint_dir)
+
+    def trigger_savepoint(self, directory: str | None, stop: str | None
+                          ) -> concurrent.futures.Future:
+        """Ask the cluster for a savepoint (``stop``: None, "suspend" or "terminate"); the
+        future's result is its location."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                if stop is None:
+                    request = self.client.trigger_savepoint(self.job_id, directory)
+                else:
+                    request = self.client.stop(self.job_id, directory, drain=stop == "terminate")
+                future.set_result(self.client.wait_savepoint(self.job_id, request,
+                                                             timeout=3600.0))
+            except ClusterError as exc:
+                future.set_exception(CheckpointError(str(exc)))
+            except Exception as exc:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name=f"strom savepoint {self.job_id}", daemon=True).start()
+        return future
+
+    def summary(self) -> dict[str, Any]:
+        """The cluster's ``GET /jobs/:id/checkpoints``."""
+        return self.client.checkpoints(self.job_id)
 
 
 class RemoteExecutor:
@@ -61,6 +106,8 @@ class RemoteExecutor:
             return control.result
         print(f"Job has been submitted with JobID {job_id}; waiting for it to end",
               file=sys.stderr, flush=True)
+        cc = self.config.get("checkpoint_config")
+        control.coordinator = ClusterSavepoints(client, job_id, getattr(cc, "savepoint_dir", None))
         return self._follow(client, control)
 
     def _follow(self, client: RestClient, control: JobControl) -> JobExecutionResult:
