@@ -6,6 +6,7 @@ fixture runs each on ``local`` too); this module covers what only processes have
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from strom.api.environment import set_default_configuration
+from strom.api.sources import NumberSequenceSource
 from strom.cluster.minicluster import local_cluster
 from strom.cluster.protocol import RemoteTraceback
 from strom.common.restart_strategy import RestartStrategies
@@ -412,3 +414,49 @@ def test_an_unknown_taskmanager_start_method_is_refused() -> None:
         env.execute()
     with pytest.raises((UnsupportedError, JobExecutionError), match="expected 'fork' or 'spawn'"):
         env.from_collection([1]).execute_and_collect(limit=1)  # fails, never hangs
+
+
+def test_a_silent_taskmanager_is_lost_after_the_heartbeat_timeout() -> None:
+    from strom.common import Configuration
+    from strom.datastream.functions import MapFunction
+
+    class Slow(MapFunction):
+        def map(self, value: Any) -> Any:
+            time.sleep(0.001)
+            return value
+
+    conf = Configuration()
+    conf.set_string("heartbeat.timeout", "2 s")
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.executor = "local"
+    env.set_parallelism(2)
+    env.from_source(NumberSequenceSource(0, 10**9), None, "numbers").rebalance() \
+        .map(Slow()).filter(lambda v: False).print()
+    client = env.execute_async("silent taskmanager")
+    rm = local_cluster(1, None, None, 2000)
+    assert rm.heartbeat_timeout_ms == 2000
+    _wait(lambda: any(tm.owner is not None for tm in rm.taskmanagers.values()), timeout=30)
+    _wait(lambda: client.get_job_status().result().name == "RUNNING", timeout=30)
+    victim = next(tm for tm in rm.taskmanagers.values() if tm.owner is not None)
+    os.kill(victim.pid, signal.SIGSTOP)  # alive, connected, silent
+    try:
+        started = time.monotonic()
+        with pytest.raises(JobExecutionError, match="no heartbeat for 2000 ms"):
+            client.wait(60)
+        assert time.monotonic() - started < 30
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim.pid, signal.SIGCONT)
+
+
+def test_a_heartbeat_timeout_shorter_than_the_heartbeat_interval_is_refused() -> None:
+    from strom.common import Configuration
+
+    conf = Configuration()
+    conf.set_string("heartbeat.timeout", "500 ms")
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.executor = "local"
+    env.from_collection([1]).print()
+    with pytest.raises(JobExecutionError, match=r"heartbeat.timeout: '500 ms' \(500 ms\) is not "
+                                                "longer than the TaskManagers' heartbeat"):
+        env.execute()

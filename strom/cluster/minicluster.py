@@ -17,7 +17,12 @@ from typing import Any
 
 from strom.checkpoint.coordinator import CheckpointSettings
 from strom.cluster.job_master import JobMaster
-from strom.cluster.resource_manager import SLOT_REQUEST_TIMEOUT_MS, ResourceManager
+from strom.cluster.resource_manager import (
+    HEARTBEAT_TIMEOUT_MS,
+    SLOT_REQUEST_TIMEOUT_MS,
+    ResourceManager,
+    heartbeat_timeout_ms,
+)
 from strom.errors import UnsupportedError
 from strom.graph.job_graph import JobGraph
 from strom.metrics import MetricRegistry
@@ -27,27 +32,32 @@ from strom.time.clock import ManualClock
 from strom.time.duration_text import parse_duration_ms
 
 SUPERVISE_CAP_S = 1.0
-_clusters: dict[tuple[int, int | None, str | None], ResourceManager] = {}
+_clusters: dict[tuple[int, int | None, str | None, int], ResourceManager] = {}
 _lock = threading.Lock()
 
 
 def local_cluster(slots: int | None = None, taskmanagers: int | None = None,
-                  start_method: str | None = None) -> ResourceManager:
+                  start_method: str | None = None,
+                  heartbeat_timeout: int | None = None) -> ResourceManager:
     """This process's mini-cluster for TaskManagers of ``slots`` slots (started on first use,
     stopped at exit). By default it grows: a job short of slots gets new TaskManagers. With
     ``taskmanagers`` (Flink's ``local.number-taskmanager``) it has exactly that many, and a job
     that needs more slots than they offer fails after ``slot.request.timeout``. Without
     arguments: the first one this process made (a session cluster's), else a growing one of
-    one-slot TaskManagers."""
+    one-slot TaskManagers. ``heartbeat_timeout`` (ms, Flink's ``heartbeat.timeout``, default
+    10 s): how long a silent TaskManager is waited for before it counts as lost."""
     with _lock:
-        if slots is None and taskmanagers is None and start_method is None and _clusters:
+        if (slots is None and taskmanagers is None and start_method is None
+                and heartbeat_timeout is None and _clusters):
             return next(iter(_clusters.values()))
     slots = slots or 1
-    key = (slots, taskmanagers, start_method)
+    heartbeat_timeout = heartbeat_timeout or HEARTBEAT_TIMEOUT_MS
+    key = (slots, taskmanagers, start_method, heartbeat_timeout)
     with _lock:
         cluster = _clusters.get(key)
         if cluster is None:
             cluster = ResourceManager(managed=True, start_method=start_method,
+                                      heartbeat_timeout_ms=heartbeat_timeout,
                                       slots_per_taskmanager=slots, elastic=taskmanagers is None)
             for _ in range(taskmanagers or 0):
                 cluster.start_taskmanager(slots)
@@ -95,7 +105,9 @@ class LocalClusterExecutor(Executor):
             slots = conf.get("taskmanager.numberOfTaskSlots")
             cluster = local_cluster(None if slots is None else int(slots),
                                     None if fixed is None else int(fixed),
-                                    conf.get("taskmanager.start-method"))
+                                    conf.get("taskmanager.start-method"),
+                                    heartbeat_timeout_ms(conf)
+                                    if conf.get("heartbeat.timeout") is not None else None)
             self.master = JobMaster(cluster, control)
         metrics = MetricRegistry(self.clock)
         control.metrics = metrics

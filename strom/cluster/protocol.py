@@ -20,6 +20,7 @@ import cloudpickle
 from strom.errors import StromError
 
 LENGTH = struct.Struct("!I")
+TASKMANAGER_HEARTBEAT_MS = 1_000  # how often a TaskManager reports (heartbeat + its metrics)
 
 
 class RemoteTraceback(Exception):

@@ -17,10 +17,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strom.cluster.launcher import Spawned, Zygote, default_start_method
-from strom.cluster.protocol import Connection
+from strom.cluster.protocol import TASKMANAGER_HEARTBEAT_MS, Connection
 from strom.errors import StromError, UnsupportedError
+from strom.time.duration_text import parse_duration_ms
 
 HEARTBEAT_TIMEOUT_MS = 10_000
+
+
+def heartbeat_timeout_ms(config: dict[str, Any] | None) -> int:
+    """``heartbeat.timeout`` of ``config`` in ms (default 10 s): how long a TaskManager may be
+    silent before it counts as lost. It must exceed the TaskManagers' 1 s reporting interval."""
+    raw = (config or {}).get("heartbeat.timeout")
+    if raw is None:
+        return HEARTBEAT_TIMEOUT_MS
+    value = parse_duration_ms(str(raw), "heartbeat.timeout")
+    if value <= TASKMANAGER_HEARTBEAT_MS:
+        raise UnsupportedError(
+            f"heartbeat.timeout: {raw!r} ({value} ms) is not longer than the TaskManagers' "
+            f"heartbeat interval ({TASKMANAGER_HEARTBEAT_MS} ms), so every TaskManager would "
+            "count as lost; hint: use at least a few seconds, e.g. '10 s'")
+    return value
 SLOT_REQUEST_TIMEOUT_MS = 300_000
 
 

@@ -87,8 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     resources = None
     if args.executor == "local":  # TaskManager processes of this machine's mini-cluster
         from strom.cluster.minicluster import local_cluster
+        from strom.cluster.resource_manager import heartbeat_timeout_ms
 
-        resources = local_cluster(slots, args.taskmanagers)  # its TaskManagers start now
+        resources = local_cluster(slots, args.taskmanagers,  # its TaskManagers start now
+                                  config.get("taskmanager.start-method"),
+                                  heartbeat_timeout_ms(config))
     dispatcher = Dispatcher(args.executor, {k: v for k, v in config.items() if k != "rest.token"},
                             resources=resources, slots=slots * max(1, args.taskmanagers))
     try:

@@ -25,14 +25,14 @@ from typing import Any
 
 import cloudpickle
 
-from strom.cluster.protocol import Connection, pack_error
+from strom.cluster.protocol import TASKMANAGER_HEARTBEAT_MS, Connection, pack_error
 from strom.metrics import MetricRegistry
 from strom.runtime.deploy import BOTH, CONSUMER, ChannelSpec, build_tasks, local_channel
 from strom.runtime.executors.inline import InlineExecutor
 from strom.runtime.network import NetworkEnvironment
 from strom.time.clock import SystemClock
 
-HEARTBEAT_S = 1.0
+HEARTBEAT_S = TASKMANAGER_HEARTBEAT_MS / 1000
 
 
 class _Control:
