@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from strom.cluster.process_status import ProcessStatus
 from strom.cluster.submission import JobSubmission, unpack
 from strom.errors import ClusterError, JobNotFoundError
 from strom.runtime.executors import executor_class
@@ -112,6 +113,8 @@ class TaskManagerInfo:
         pid: its OS process id.
         last_heartbeat: ms since the epoch of its last heartbeat.
         cpu_cores, physical_memory: what the machine offers it.
+        metrics: its process's last sample (``strom.cluster.process_status``: CPU load and
+            time, resident memory, the machine's memory).
     """
 
     id: str
@@ -123,6 +126,7 @@ class TaskManagerInfo:
     last_heartbeat: int = field(default_factory=now_ms)
     cpu_cores: int = field(default_factory=lambda: os.cpu_count() or 1)
     physical_memory: int = -1
+    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 class EmbeddedTaskManagers:
@@ -132,6 +136,7 @@ class EmbeddedTaskManagers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._taskmanagers: dict[str, TaskManagerInfo] = {}
+        self._status = ProcessStatus()  # of this process, which the embedded one stands for
 
     def register(self, info: TaskManagerInfo) -> None:
         """Add (or replace) a TaskManager."""
@@ -144,9 +149,15 @@ class EmbeddedTaskManagers:
             self._taskmanagers.pop(tm_id, None)
 
     def infos(self) -> list[TaskManagerInfo]:
-        """Every registered TaskManager, in registration order."""
+        """Every registered TaskManager, in registration order (the embedded one with a fresh
+        sample of this process)."""
         with self._lock:
-            return list(self._taskmanagers.values())
+            infos = list(self._taskmanagers.values())
+            for info in infos:
+                if info.path == "embedded":
+                    info.metrics = self._status.sample()
+                    info.physical_memory = info.metrics["Status.Machine.Memory.Total"]
+            return infos
 
 
 def taskmanager_infos(resources: Any) -> list[TaskManagerInfo]:
@@ -163,10 +174,13 @@ def taskmanager_infos(resources: Any) -> list[TaskManagerInfo]:
         if not getattr(h, "alive", True):
             continue
         host, port = h.data_address
+        status = dict(getattr(h, "status", None) or {})
         out.append(TaskManagerInfo(
             h.tm_id, f"tcp://{host}:{port}", h.slots, 0 if h.owner is not None else h.slots,
             data_port=port, pid=h.pid,
-            last_heartbeat=now - int((now_mono - h.last_heartbeat) * 1000)))
+            last_heartbeat=now - int((now_mono - h.last_heartbeat) * 1000),
+            cpu_cores=status.get("Status.Machine.CPU.Cores", os.cpu_count() or 1),
+            physical_memory=status.get("Status.Machine.Memory.Total", -1), metrics=status))
     return out
 
 
@@ -337,6 +351,15 @@ class Dispatcher:
             tms[0].free_slots = max(0, tms[0].slots - used)
             tms[0].last_heartbeat = now_ms()
         return tms
+
+    def taskmanager(self, tm_id: str) -> TaskManagerInfo:
+        """The TaskManager ``tm_id``; a 404 ``ClusterError`` if none has that id."""
+        tms = self.taskmanagers()
+        for tm in tms:
+            if tm.id == tm_id:
+                return tm
+        raise ClusterError(f"TaskManager {tm_id} not found (the cluster has {len(tms)}); "
+                           "hint: GET /taskmanagers lists their ids", status=404)
 
     def slots(self) -> tuple[int, int]:
         """(total, available) task slots over every TaskManager."""

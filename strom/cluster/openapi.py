@@ -71,6 +71,18 @@ _SCHEMAS: dict[str, Any] = {
          "hardware": _obj({"cpuCores": _INT, "physicalMemory": _INT, "freeMemory": _INT,
                            "managedMemory": _INT})},
         {"pid": _INT, "lastHeartbeatAgeMs": _INT}))}),
+    "TaskManager": _obj(
+        {"id": _STR, "path": _STR, "dataPort": _INT, "jmxPort": _INT,
+         "timeSinceLastHeartbeat": _INT, "slotsNumber": _INT, "freeSlots": _INT,
+         "hardware": _obj({"cpuCores": _INT, "physicalMemory": _INT, "freeMemory": _INT,
+                           "managedMemory": _INT}),
+         "metrics": _obj({"cpuLoad": _NUM, "cpuTime": _INT, "memoryRss": _INT})},
+        {"pid": _INT, "lastHeartbeatAgeMs": _INT}),
+    "JobManagerConfig": _array(_obj({"key": _STR, "value": _STR})),
+    "JobConfig": _obj({"jid": _STR, "name": _STR, "execution-config": _obj(
+        {"execution-mode": _STR, "restart-strategy": _STR, "job-parallelism": _INT,
+         "object-reuse-mode": _BOOL, "user-config": {"type": "object"}}),
+        "configuration": {"type": "object"}}),
     "Jobs": _obj({"jobs": _array(_obj({"id": _STR, "status": _JOB_STATE}))}),
     "JobsOverview": _obj({"jobs": _array(_obj(
         {"jid": _STR, "name": _STR, "state": _JOB_STATE, "start-time": _INT, "end-time": _INT,
@@ -138,7 +150,7 @@ def _ok(name: str, status: str = "200", description: str = "OK") -> dict[str, An
 
 def _errors(*statuses: str) -> dict[str, Any]:
     texts = {"400": "Malformed request", "401": "Missing or wrong bearer token",
-             "404": "Unknown job, vertex or trigger id", "409": "The job is not running"}
+             "404": "Unknown job, vertex, TaskManager or trigger id", "409": "The job is not running"}
     return {s: {"description": texts[s], "content": {"application/json": {"schema": _ref("Error")}}}
             for s in (*statuses, "401")}
 
@@ -160,10 +172,18 @@ def openapi_schema() -> dict[str, Any]:
     """The API's OpenAPI 3.0 document."""
     jid, vid = _param("jobid", description="32 hex digits"), _param("vertexid")
     get = _param("get", "query", "comma-separated metric names")
+    tmid = _param("taskmanagerid")
     paths: dict[str, Any] = {
         "/config": _get("The cluster's web configuration", "Config"),
         "/overview": _get("TaskManagers, slots and job counts", "Overview"),
         "/taskmanagers": _get("The TaskManagers that offered slots", "TaskManagers"),
+        "/taskmanagers/{taskmanagerid}": _get(
+            "A TaskManager, with what its process uses (CPU, memory)", "TaskManager", tmid,
+            errors=("404",)),
+        "/taskmanagers/{taskmanagerid}/metrics": _get(
+            "A TaskManager's process metrics (Status.Process.*, Status.Machine.*)", "Metrics",
+            tmid, get, errors=("404",)),
+        "/jobmanager/config": _get("The cluster's configuration keys", "JobManagerConfig"),
         "/jobs": {**_get("Every job's id and state", "Jobs"), "post": {
             "summary": "Submit a job: the body is a cloudpickled strom JobSubmission, as `strom "
                        "run -d` sends it. It runs the code it is sent: for trusted clients only",
@@ -183,6 +203,9 @@ def openapi_schema() -> dict[str, Any]:
                                                         "schema": {"type": "object"}}}},
                                             **_errors("400", "404")}}},
         "/jobs/{jobid}/plan": _get("The job's dataflow plan", "Plan", jid, errors=("404",)),
+        "/jobs/{jobid}/config": _get("How the job runs: restart strategy, parallelism, job "
+                                     "parameters, configuration", "JobConfig", jid,
+                                     errors=("404",)),
         "/jobs/{jobid}/checkpoints": _get("Checkpoint counts, latest and history",
                                           "Checkpoints", jid, errors=("404",)),
         "/jobs/{jobid}/exceptions": _get("The job's failure with its traceback", "Exceptions",

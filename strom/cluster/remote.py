@@ -44,6 +44,7 @@ class ClusterSavepoints:
         self.client = client
         self.job_id = job_id
         self.storage = _SavepointDefaults(savepoint_dir)
+        self.pending: list[concurrent.futures.Future] = []
 
     def trigger_savepoint(self, directory: str | None, stop: str | None
                           ) -> concurrent.futures.Future:
@@ -64,8 +65,15 @@ class ClusterSavepoints:
             except Exception as exc:  # noqa: BLE001 - handed to whoever waits on the future
                 future.set_exception(exc)
 
+        self.pending.append(future)
         threading.Thread(target=run, name=f"strom savepoint {self.job_id}", daemon=True).start()
         return future
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait (up to ``timeout`` s) for the answers to savepoints asked for so far: a
+        savepoint that ended the job is complete on the cluster before the job's end is seen
+        here, and its client must get the location, not "the job ended first"."""
+        concurrent.futures.wait(self.pending, timeout)
 
     def summary(self) -> dict[str, Any]:
         """The cluster's ``GET /jobs/:id/checkpoints``."""
@@ -133,6 +141,8 @@ class RemoteExecutor:
             except ClusterError as exc:
                 print(f"could not cancel job {job_id} on the cluster: {exc}", file=sys.stderr)
             raise
+        if isinstance(control.coordinator, ClusterSavepoints):
+            control.coordinator.settle()
         if control.status is JobStatus.FAILED:
             failure = client.exceptions(job_id)
             text = failure.get("root-exception") or "(no exception was recorded)"

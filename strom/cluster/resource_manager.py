@@ -57,7 +57,8 @@ class TaskManagerHandle:
     last_heartbeat: float = field(default_factory=time.monotonic)
     alive: bool = True
     owner: Any = None  # the JobMaster using it, None when free
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # its subtasks' metrics
+    status: dict[str, Any] = field(default_factory=dict)  # its process (ProcessStatus)
 
     def send(self, *message: Any) -> None:
         try:
@@ -201,7 +202,7 @@ class ResourceManager:
                 tm.last_heartbeat = time.monotonic()
                 owner = tm.owner
                 if message[0] == "heartbeat":
-                    tm.metrics = message[2]
+                    tm.metrics, tm.status = message[2], message[3]
                     if owner is not None:
                         owner.on_metrics(tm, message[1], message[2])
                     continue

@@ -3,8 +3,10 @@ error bodies (``{"errors": ["..."]}`` with 400 / 401 / 404 / 405 / 409 status co
 
 Routes (described at ``/openapi.json``, ``strom.cluster.openapi``)::
 
-    GET   /config  /overview  /jobs  /jobs/overview  /taskmanagers
-    GET   /jobs/:jobid  /jobs/:jobid/plan  /jobs/:jobid/checkpoints  /jobs/:jobid/exceptions
+    GET   /config  /overview  /jobs  /jobs/overview  /jobmanager/config
+    GET   /taskmanagers  /taskmanagers/:tmid  /taskmanagers/:tmid/metrics
+    GET   /jobs/:jobid  /jobs/:jobid/plan  /jobs/:jobid/config  /jobs/:jobid/checkpoints
+    GET   /jobs/:jobid/exceptions
     GET   /jobs/:jobid/metrics  /jobs/:jobid/vertices/:vertexid  (+ /metrics,
           /subtasks/metrics, /backpressure, /watermarks)
     PATCH /jobs/:jobid?mode=cancel                    cancel the job (202)
@@ -28,6 +30,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,7 +39,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from strom.cluster import views
 from strom.cluster.client import DEFAULT_PORT, TOKEN_ENV
@@ -121,6 +124,27 @@ async def overview(request: Request) -> Response:
 
 async def taskmanagers(request: Request) -> Response:
     return JSONResponse(views.taskmanagers(_dispatcher(request)))
+
+
+def _taskmanager(request: Request) -> Any:
+    return _dispatcher(request).taskmanager(request.path_params["taskmanagerid"])
+
+
+async def taskmanager(request: Request) -> Response:
+    return JSONResponse(views.taskmanager_details(_taskmanager(request)))
+
+
+async def taskmanager_metrics(request: Request) -> Response:
+    values = views.taskmanager_metric_values(_taskmanager(request))
+    return JSONResponse(views.metric_list(values, request.query_params.get("get")))
+
+
+async def jobmanager_config(request: Request) -> Response:
+    return JSONResponse(views.jobmanager_config(_dispatcher(request)))
+
+
+async def job_config(request: Request) -> Response:
+    return JSONResponse(views.job_config(_job(request)))
 
 
 async def jobs(request: Request) -> Response:
@@ -278,18 +302,24 @@ def _by_method(**handlers: Any) -> Any:
     return endpoint
 
 
-def create_app(dispatcher: Dispatcher, token: str | None = None) -> Starlette:
-    """The REST API over ``dispatcher``; with ``token`` every request must carry it."""
+def create_app(dispatcher: Dispatcher, token: str | None = None,
+               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The REST API over ``dispatcher``; with ``token`` every request must carry it.
+    ``extra_routes`` are served behind the same token (the dashboard's demo feed)."""
     jid, vid = "/jobs/{jobid}", "/jobs/{jobid}/vertices/{vertexid}"
     routes = [
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/config", config, methods=["GET"]),
         Route("/overview", overview, methods=["GET"]),
         Route("/taskmanagers", taskmanagers, methods=["GET"]),
+        Route("/taskmanagers/{taskmanagerid}", taskmanager, methods=["GET"]),
+        Route("/taskmanagers/{taskmanagerid}/metrics", taskmanager_metrics, methods=["GET"]),
+        Route("/jobmanager/config", jobmanager_config, methods=["GET"]),
         Route("/jobs", _by_method(GET=jobs, POST=submit), methods=["GET", "POST"]),
         Route("/jobs/overview", jobs_overview, methods=["GET"]),
         Route(jid, _by_method(GET=job, PATCH=cancel), methods=["GET", "PATCH"]),
         Route(f"{jid}/plan", plan, methods=["GET"]),
+        Route(f"{jid}/config", job_config, methods=["GET"]),
         Route(f"{jid}/checkpoints", checkpoints, methods=["GET"]),
         Route(f"{jid}/exceptions", exceptions, methods=["GET"]),
         Route(f"{jid}/metrics", job_metrics, methods=["GET"]),
@@ -301,6 +331,7 @@ def create_app(dispatcher: Dispatcher, token: str | None = None) -> Starlette:
         Route(f"{vid}/subtasks/metrics", subtasks_metrics, methods=["GET"]),
         Route(f"{vid}/backpressure", backpressure, methods=["GET"]),
         Route(f"{vid}/watermarks", watermarks, methods=["GET"]),
+        *extra_routes,
     ]
     middleware = [Middleware(_BearerToken, token=token)] if token else []
     app = Starlette(routes=routes, middleware=middleware,

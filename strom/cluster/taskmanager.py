@@ -25,6 +25,7 @@ from typing import Any
 
 import cloudpickle
 
+from strom.cluster.process_status import ProcessStatus
 from strom.cluster.protocol import TASKMANAGER_HEARTBEAT_MS, Connection, pack_error
 from strom.metrics import MetricRegistry
 from strom.runtime.deploy import BOTH, CONSUMER, ChannelSpec, build_tasks, local_channel
@@ -81,6 +82,7 @@ class TaskManager:
         self.tm_id = tm_id
         self.slots = slots
         self.clock = SystemClock()
+        self.process_status = ProcessStatus()  # sampled with every heartbeat
         self.conn = Connection(socket.create_connection(jobmanager))
         self.network = NetworkEnvironment(host, on_error=self._network_failed)
         self.commands: deque[tuple] = deque()
@@ -131,7 +133,8 @@ class TaskManager:
 
     def _heartbeat_loop(self) -> None:
         while self.alive:
-            self.post(lambda: ("heartbeat", self.attempt, self._metrics()))
+            self.post(lambda: ("heartbeat", self.attempt, self._metrics(),
+                               self.process_status.sample()))
             time.sleep(HEARTBEAT_S)
 
     def _network_failed(self, exc: BaseException) -> None:
@@ -235,7 +238,8 @@ class TaskManager:
         executor = InlineExecutor(self.clock, {})
         error = executor._run_attempt(self.tasks, self.control, _Coordinator(self, attempt))
         self._ship_results()
-        self.post(lambda: ("heartbeat", attempt, self._metrics()))  # the final values first
+        self.post(lambda: ("heartbeat", attempt, self._metrics(),  # the final values first
+                           self.process_status.sample()))
         self._report_states()
         if error is not None and not self.control.cancel_requested.is_set():
             failed = next((t.task_id for t in self.tasks if not t.finished), "")

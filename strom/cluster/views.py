@@ -15,7 +15,14 @@ import math
 from typing import Any
 
 from strom import __version__
-from strom.cluster.dispatcher import Dispatcher, JobRecord, SavepointRequest, exception_text, now_ms
+from strom.cluster.dispatcher import (
+    Dispatcher,
+    JobRecord,
+    SavepointRequest,
+    TaskManagerInfo,
+    exception_text,
+    now_ms,
+)
 
 TASK_STATES = ("CREATED", "SCHEDULED", "DEPLOYING", "RUNNING", "FINISHED", "CANCELING",
                "CANCELED", "FAILED", "RECONCILING", "INITIALIZING")
@@ -137,16 +144,60 @@ def overview(dispatcher: Dispatcher) -> dict[str, Any]:
             "flink-commit": f"strom {__version__}"}
 
 
+def _taskmanager_entry(tm: TaskManagerInfo, now: int) -> dict[str, Any]:
+    status = tm.metrics
+    return {"id": tm.id, "path": tm.path, "dataPort": tm.data_port, "jmxPort": -1,
+            "timeSinceLastHeartbeat": tm.last_heartbeat,
+            "lastHeartbeatAgeMs": now - tm.last_heartbeat,
+            "slotsNumber": tm.slots, "freeSlots": tm.free_slots, "pid": tm.pid,
+            "hardware": {"cpuCores": tm.cpu_cores, "physicalMemory": tm.physical_memory,
+                         "freeMemory": status.get("Status.Machine.Memory.Available", -1),
+                         "managedMemory": -1}}
+
+
 def taskmanagers(dispatcher: Dispatcher) -> dict[str, Any]:
     """``GET /taskmanagers``."""
     now = now_ms()
-    return {"taskmanagers": [
-        {"id": tm.id, "path": tm.path, "dataPort": tm.data_port, "jmxPort": -1,
-         "timeSinceLastHeartbeat": tm.last_heartbeat, "lastHeartbeatAgeMs": now - tm.last_heartbeat,
-         "slotsNumber": tm.slots, "freeSlots": tm.free_slots, "pid": tm.pid,
-         "hardware": {"cpuCores": tm.cpu_cores, "physicalMemory": tm.physical_memory,
-                      "freeMemory": -1, "managedMemory": -1}}
-        for tm in dispatcher.taskmanagers()]}
+    return {"taskmanagers": [_taskmanager_entry(tm, now) for tm in dispatcher.taskmanagers()]}
+
+
+def taskmanager_details(tm: TaskManagerInfo) -> dict[str, Any]:
+    """``GET /taskmanagers/:id``: as in the list, plus what its process uses (``metrics``:
+    CPU load as a share of one core, CPU time in ms, resident memory in bytes)."""
+    status = tm.metrics
+    entry = _taskmanager_entry(tm, now_ms())
+    entry["metrics"] = {"cpuLoad": status.get("Status.Process.CPU.Load", -1),
+                        "cpuTime": status.get("Status.Process.CPU.Time", -1),
+                        "memoryRss": status.get("Status.Process.Memory.RSS", -1)}
+    return entry
+
+
+def taskmanager_metric_values(tm: TaskManagerInfo) -> dict[str, Any]:
+    """``GET /taskmanagers/:id/metrics``: its process's status metrics by name."""
+    return dict(tm.metrics)
+
+
+def jobmanager_config(dispatcher: Dispatcher) -> list[dict[str, str]]:
+    """``GET /jobmanager/config``: the cluster's configuration as Flink lists it (tokens are
+    never shown)."""
+    return [{"key": k, "value": v} for k, v in sorted(dispatcher.config.items())
+            if k != "rest.token"]
+
+
+def job_config(record: JobRecord) -> dict[str, Any]:
+    """``GET /jobs/:id/config``: how the job runs (Flink's ExecutionConfig summary; strom adds
+    the configuration keys it was submitted with)."""
+    control = record.control
+    return {"jid": record.job_id, "name": record.name,
+            "execution-config": {
+                "execution-mode": "PIPELINED",
+                "restart-strategy": control.restart_strategy or "(decided when the job starts)",
+                "job-parallelism": max((v.parallelism for v in record.graph.vertices),
+                                       default=1),
+                "object-reuse-mode": False,
+                "user-config": dict(control.job_parameters)},
+            "configuration": {k: v for k, v in sorted(record.config.items())
+                              if k != "rest.token"}}
 
 
 # -- jobs -------------------------------------------------------------------------------------

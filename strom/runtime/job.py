@@ -81,7 +81,8 @@ class JobControl:
         # executors that place subtasks: the REST API shows them)
         self.subtask_states: dict[tuple[int, int], str] = {}
         self.subtask_locations: dict[tuple[int, int], str] = {}
-        self.restart_strategy = ""
+        self.restart_strategy = ""  # its description, once the job runs
+        self.job_parameters: dict[str, str] = {}  # the global job parameters it runs with
 
     def request_cancel(self) -> None:
         if not self.status.is_globally_terminal_state():

@@ -93,6 +93,7 @@ class Executor:
     def run(self, graph: JobGraph, control: JobControl,
             job_parameters: dict[str, str] | None = None) -> JobExecutionResult:
         clock = self.clock
+        control.job_parameters = dict(job_parameters or {})
         start_ns = clock.monotonic_ns()
         settings = self._settings()
         tasks: list[StreamTask] = []
@@ -105,6 +106,7 @@ class Executor:
             if restore is not None:
                 coordinator.next_id = restore.checkpoint_id + 1
             strategy = self._restart_strategy()
+            control.restart_strategy = strategy.description
             while True:
                 tasks = self._deploy(graph, control, job_parameters, coordinator, restore,
                                      control.restarts, settings)
