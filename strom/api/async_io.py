@@ -3,6 +3,8 @@
 An ``AsyncFunction``'s ``async_invoke(value)`` is a coroutine returning a list of results; up to
 ``capacity`` calls per subtask are in flight at once, on an event loop the operator owns (see
 :mod:`strom.runtime.operators.async_wait` for the runtime rules, Flink's ``AsyncWaitOperator``).
+An ``AsyncBatchFunction``'s ``async_invoke_batch(inputs)`` gets up to ``batch_size`` records at
+once (the ``*_wait_batch`` forms of Flink 2.x; :mod:`strom.runtime.operators.async_batch_wait`).
 
 Example:
     >>> class Lookup(AsyncFunction):  # doctest: +SKIP
@@ -21,6 +23,7 @@ from strom.api.async_retry import NO_RETRY_STRATEGY, AsyncRetryStrategy
 from strom.api.functions import Function
 from strom.errors import JobDefinitionError, describe
 from strom.graph.transformations import Kind
+from strom.runtime.operators.async_batch_wait import AsyncBatchWaitOperator
 from strom.runtime.operators.async_wait import AsyncWaitOperator
 from strom.time.durations import to_millis
 
@@ -31,7 +34,9 @@ if TYPE_CHECKING:
 IN = TypeVar("IN")
 OUT = TypeVar("OUT")
 
-OPERATOR_NAME = "async wait operator"  # PyFlink's name for the transformation
+OPERATOR_NAME = "async wait operator"  # PyFlink's names for the transformations
+BATCH_OPERATOR_NAME = "async batch wait operator"
+ORDERED_BATCH_OPERATOR_NAME = "async batch wait operator (ordered)"
 
 
 class AsyncFunction(Function, Generic[IN, OUT]):
@@ -45,6 +50,22 @@ class AsyncFunction(Function, Generic[IN, OUT]):
         """Called when ``async_invoke(value)`` did not complete in time; return results to go on
         with (a fallback), or raise. By default it raises a ``TimeoutError`` (the job fails)."""
         raise TimeoutError("Async function call has timed out for input: " + str(value))
+
+
+class AsyncBatchFunction(Function, Generic[IN, OUT]):
+    """Triggers one asynchronous operation per batch of input elements (PyFlink's
+    ``AsyncBatchFunction``, for services that answer many requests at once, such as model
+    inference)."""
+
+    async def async_invoke_batch(self, inputs: list) -> list:
+        """The results for the batch ``inputs`` as one list (any number of results, in the order
+        they should go out). Raise to fail the job."""
+        raise NotImplementedError("AsyncBatchFunction.async_invoke_batch must be overridden")
+
+    def timeout_batch(self, inputs: list) -> list:
+        """Called when ``async_invoke_batch(inputs)`` did not complete in time; return results to
+        go on with (a fallback), or raise. By default it raises a ``TimeoutError`` (the job fails)."""
+        raise TimeoutError("Async batch function call has timed out for inputs: " + str(inputs))
 
 
 class AsyncFunctionDescriptor:
@@ -106,6 +127,94 @@ class AsyncDataStream:
         return _apply(data_stream, async_function, timeout, capacity, output_type,
                       AsyncFunctionDescriptor.OutputMode.ORDERED, async_retry_strategy)
 
+    @staticmethod
+    def unordered_wait_batch(data_stream: DataStream, async_batch_function: AsyncBatchFunction,
+                             timeout: Any, batch_size: int, batch_timeout: Any = None,
+                             capacity: int = 100, output_type: TypeInformation | None = None) -> DataStream:
+        """Records go to ``async_batch_function.async_invoke_batch`` in batches; results go out as
+        the batches complete (never across a watermark).
+
+        :param timeout: how long one batch call may take (> 0): ``Time``, ``Duration``,
+            ``timedelta`` or int ms; then ``timeout_batch(inputs)`` is called.
+        :param batch_size: the most records in one batch (> 0); a full batch goes out at once.
+        :param batch_timeout: how long (processing time) a partial batch may wait for more
+            records; None: until it is full, a watermark comes or input ends.
+        :param capacity: the most batches in flight per subtask; more input waits (backpressure).
+        """
+        return _wait_batch(data_stream, async_batch_function, timeout, batch_size, batch_timeout,
+                           capacity, output_type, ordered=False)
+
+    @staticmethod
+    def ordered_wait_batch(data_stream: DataStream, async_batch_function: AsyncBatchFunction,
+                           timeout: Any, batch_size: int, batch_timeout: Any = None,
+                           capacity: int = 100, output_type: TypeInformation | None = None) -> DataStream:
+        """``unordered_wait_batch`` whose results go out in input order (batch after batch, each
+        batch's results in the order its call returned them)."""
+        return _wait_batch(data_stream, async_batch_function, timeout, batch_size, batch_timeout,
+                           capacity, output_type, ordered=True)
+
+
+class AsyncBatchFunctionDescriptor:
+    """What the ``*_wait_batch`` forms hand the operator (PyFlink's descriptor, kept for parity)."""
+
+    OutputMode = AsyncFunctionDescriptor.OutputMode
+
+    def __init__(self, async_function: Any, timeout: Any, batch_size: int, batch_timeout: Any,
+                 capacity: int, output_mode: AsyncFunctionDescriptor.OutputMode) -> None:
+        self.async_function = async_function
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self.batch_timeout = batch_timeout
+        self.capacity = capacity
+        self.output_mode = output_mode
+
+
+def _wait_batch(data_stream: Any, async_batch_function: Any, timeout: Any, batch_size: int,
+                batch_timeout: Any, capacity: int, output_type: Any, ordered: bool) -> DataStream:
+    where = f"AsyncDataStream.{'ordered' if ordered else 'unordered'}_wait_batch"
+    _check_function(async_batch_function, "async_invoke_batch", where)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise JobDefinitionError(
+            f"{where}: batch_size must be a positive int (the most records in one call), got "
+            f"{describe(batch_size)}. Hint: batch_size=32.")
+    timeout_ms = to_millis(timeout, f"{where} timeout")
+    if timeout_ms <= 0:
+        raise JobDefinitionError(f"{where}: the timeout must be positive for async batch calls, got "
+                                 f"{timeout_ms} ms. Hint: timeout=Time.seconds(10).")
+    batch_timeout_ms = 0 if batch_timeout is None else to_millis(batch_timeout, f"{where} batch_timeout")
+    if batch_timeout_ms < 0:
+        raise JobDefinitionError(f"{where}: batch_timeout cannot be negative, got {batch_timeout_ms} ms. "
+                                 "Hint: None flushes a partial batch only at a watermark or the end.")
+    _check_capacity(capacity, where)
+    name = ORDERED_BATCH_OPERATOR_NAME if ordered else BATCH_OPERATOR_NAME
+
+    def factory() -> AsyncBatchWaitOperator:
+        return AsyncBatchWaitOperator(name, fresh(async_batch_function), timeout_ms, batch_size,
+                                      batch_timeout_ms, capacity, ordered)
+
+    return data_stream._udf(Kind.ONE_INPUT, name, factory, output_type)
+
+
+def _check_function(function: Any, method: str, where: str) -> None:
+    """The function is an instance whose ``method`` is a coroutine function."""
+    if isinstance(function, type):
+        raise JobDefinitionError(
+            f"{where}: got the class {function.__name__}, not an instance. "
+            f"Hint: pass {function.__name__}() instead of {function.__name__}.")
+    if not inspect.iscoroutinefunction(getattr(function, method, None)):
+        arg = "inputs" if method.endswith("_batch") else "value"
+        raise JobDefinitionError(
+            f"{where}: method '{method}' of {describe(function)} ({type(function).__name__}) "
+            "should be declared as 'async def' (a coroutine function returning a list of "
+            f"results). Hint: write 'async def {method}(self, {arg})'.")
+
+
+def _check_capacity(capacity: Any, where: str) -> None:
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0:
+        raise JobDefinitionError(
+            f"{where}: capacity must be a positive int (the most calls in flight per subtask), "
+            f"got {describe(capacity)}. Hint: the default is 100.")
+
 
 def _apply(data_stream: DataStream, async_function: Any, timeout: Any, capacity: int,
            output_type: Any, mode: AsyncFunctionDescriptor.OutputMode,
@@ -113,21 +222,9 @@ def _apply(data_stream: DataStream, async_function: Any, timeout: Any, capacity:
     where = f"AsyncDataStream.{'ordered' if mode is mode.ORDERED else 'unordered'}_wait"
     if retry_strategy is not NO_RETRY_STRATEGY:
         where += "_with_retry"
-    if isinstance(async_function, type):
-        raise JobDefinitionError(
-            f"{where}: got the class {async_function.__name__}, not an instance. "
-            f"Hint: pass {async_function.__name__}() instead of {async_function.__name__}.")
-    invoke = getattr(async_function, "async_invoke", None)
-    if not inspect.iscoroutinefunction(invoke):
-        raise JobDefinitionError(
-            f"{where}: method 'async_invoke' of {describe(async_function)} "
-            f"({type(async_function).__name__}) should be declared as 'async def' (a coroutine "
-            "function returning a list of results). Hint: write 'async def async_invoke(self, value)'.")
+    _check_function(async_function, "async_invoke", where)
     timeout_ms = to_millis(timeout, f"{where} timeout")
-    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity <= 0:
-        raise JobDefinitionError(
-            f"{where}: capacity must be a positive int (the most calls in flight per subtask), "
-            f"got {describe(capacity)}. Hint: the default is 100.")
+    _check_capacity(capacity, where)
     _check_retry(retry_strategy, timeout_ms, where)
     ordered = mode is AsyncFunctionDescriptor.OutputMode.ORDERED
     retry = None if retry_strategy is NO_RETRY_STRATEGY else retry_strategy
@@ -157,4 +254,5 @@ def _check_retry(strategy: Any, timeout_ms: int, where: str) -> None:
         raise JobDefinitionError(f"{where}: the retry predicate of {type(strategy).__name__} is None.")
 
 
-__all__ = ["AsyncDataStream", "AsyncFunction", "AsyncFunctionDescriptor"]
+__all__ = ["AsyncBatchFunction", "AsyncBatchFunctionDescriptor", "AsyncDataStream", "AsyncFunction",
+           "AsyncFunctionDescriptor"]

@@ -1,5 +1,5 @@
 """PyFlink's ``pyflink.datastream``: re-exports only (no logic here)."""
-from strom.api.async_io import AsyncDataStream, AsyncFunction
+from strom.api.async_io import AsyncBatchFunction, AsyncDataStream, AsyncFunction
 from strom.api.async_retry import AsyncRetryPredicate, AsyncRetryStrategy
 from strom.api.broadcast import (
     BroadcastConnectedStream,
@@ -76,7 +76,7 @@ from strom.window import (
 from strom.window.functions import ProcessWindowFunction, WindowFunction
 
 __all__ = [
-    "AllWindowedStream", "WindowedStream", "AsyncDataStream", "AsyncFunction",
+    "AllWindowedStream", "WindowedStream", "AsyncDataStream", "AsyncFunction", "AsyncBatchFunction",
     "AsyncRetryPredicate", "AsyncRetryStrategy",
     "AggregateFunction", "BaseBroadcastProcessFunction", "BroadcastConnectedStream",
     "BroadcastProcessFunction", "BroadcastState", "BroadcastStream", "KeyedBroadcastProcessFunction",

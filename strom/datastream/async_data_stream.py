@@ -1,4 +1,11 @@
 """PyFlink's ``pyflink.datastream.async_data_stream``: re-exports only."""
-from strom.api.async_io import AsyncDataStream, AsyncFunction, AsyncFunctionDescriptor
+from strom.api.async_io import (
+    AsyncBatchFunction,
+    AsyncBatchFunctionDescriptor,
+    AsyncDataStream,
+    AsyncFunction,
+    AsyncFunctionDescriptor,
+)
 
-__all__ = ["AsyncDataStream", "AsyncFunction", "AsyncFunctionDescriptor"]
+__all__ = ["AsyncBatchFunction", "AsyncBatchFunctionDescriptor", "AsyncDataStream", "AsyncFunction",
+           "AsyncFunctionDescriptor"]

@@ -1,5 +1,10 @@
 """PyFlink's ``pyflink.datastream.functions``: re-exports only."""
-from strom.api.async_io import AsyncFunction, AsyncFunctionDescriptor
+from strom.api.async_io import (
+    AsyncBatchFunction,
+    AsyncBatchFunctionDescriptor,
+    AsyncFunction,
+    AsyncFunctionDescriptor,
+)
 from strom.api.async_retry import AsyncRetryPredicate, AsyncRetryStrategy
 from strom.api.checkpointed import (  # strom extra: Flink's Java interfaces, for Python
     CheckpointedFunction,
@@ -21,7 +26,8 @@ from strom.window.functions import (  # noqa: F401
     WindowFunction,
 )
 
-__all__ = [*_functions_all, "AsyncFunction", "AsyncFunctionDescriptor", "AsyncRetryPredicate",
+__all__ = [*_functions_all, "AsyncFunction", "AsyncFunctionDescriptor", "AsyncBatchFunction",
+           "AsyncBatchFunctionDescriptor", "AsyncRetryPredicate",
            "AsyncRetryStrategy", "CheckpointListener", "CheckpointedFunction",
            "TwoPhaseCommitSinkFunction", "AscendingTimestampExtractor", "AssignerWithPeriodicWatermarks",
            "AssignerWithPunctuatedWatermarks", "BoundedOutOfOrdernessTimestampExtractor"]

@@ -46,11 +46,12 @@ MAX_WAIT_S = 0.1  # longest blocking wait between two checks of the timeouts (a 
 class _Entry:
     """One input record: its value, timestamp and, once complete, its results."""
 
-    __slots__ = ("value", "ts", "done", "results", "future", "segment", "attempts")
+    __slots__ = ("value", "ts", "done", "results", "future", "segment", "attempts", "parts")
 
-    def __init__(self, value: Any, ts: Any) -> None:
+    def __init__(self, value: Any, ts: Any, parts: list[tuple[Any, Any]] | None = None) -> None:
         self.value = value
         self.ts = ts
+        self.parts = parts  # a batch: its (element, timestamp) pairs, for checkpoints
         self.done = False
         self.results: list = []
         self.future: Any = None
@@ -80,6 +81,10 @@ class _Segment:
 class AsyncWaitOperator(UdfOperator):
     """Runs ``function.async_invoke(value)`` (a coroutine returning a list) for every record."""
 
+    INVOKE = "async_invoke"  # the function's coroutine method, and what one call is given
+    ON_TIMEOUT = "timeout"
+    WHAT = "element"
+
     def __init__(self, name: str, function: Any, timeout_ms: int, capacity: int, ordered: bool,
                  retry_strategy: Any = None) -> None:
         super().__init__(name, function)
@@ -106,8 +111,8 @@ class AsyncWaitOperator(UdfOperator):
     def open(self) -> None:
         super().open()
         fn = self.function
-        self._invoke = fn.async_invoke
-        self._on_timeout = getattr(fn, "timeout", None)
+        self._invoke = getattr(fn, self.INVOKE)
+        self._on_timeout = getattr(fn, self.ON_TIMEOUT, None)
         strategy = self.retry_strategy
         predicate = strategy.get_retry_predicate() if strategy is not None else None
         self._retry_on_result = predicate.result_predicate() if predicate is not None else None
@@ -123,10 +128,14 @@ class AsyncWaitOperator(UdfOperator):
                                         name=f"async I/O of {self.name}")
         self._thread.start()
         for kind, value, ts in restored:  # Flink re-invokes what was in flight at the checkpoint
-            if kind == "watermark":
-                self._add_mark(value)
-            else:
-                self._add(value, ts)
+            self._restore(kind, value, ts)
+
+    def _restore(self, kind: str, value: Any, ts: Any) -> None:
+        """Queue one checkpointed record or watermark again."""
+        if kind == "watermark":
+            self._add_mark(value)
+        else:
+            self._add(value, ts)
 
     def process_element(self, value: Any, ts: Any) -> None:
         if self._completed:
@@ -160,15 +169,16 @@ class AsyncWaitOperator(UdfOperator):
             if type(item) is _Mark:
                 items.append(("watermark", item.ts, None))
             elif type(item) is _Entry:
-                items.append(("record", item.value, item.ts))
+                items.extend(_records(item))
             else:
-                items.extend(("record", e.value, e.ts) for e in (*item.ready, *item.pending))
+                for entry in (*item.ready, *item.pending):
+                    items.extend(_records(entry))
         self._state.update(items)
         return {}
 
     # -- queueing --
-    def _add(self, value: Any, ts: Any) -> None:
-        entry = _Entry(value, ts)
+    def _add(self, value: Any, ts: Any, parts: list[tuple[Any, Any]] | None = None) -> None:
+        entry = _Entry(value, ts, parts)
         self.queued += 1
         if self.queued > self.max_queued:
             self.max_queued = self.queued
@@ -217,16 +227,17 @@ class AsyncWaitOperator(UdfOperator):
             if self._retrying and self._retry(entry, result, error):
                 continue
             if error is not None:
-                raise self.fail(error, entry.value) from error
+                raise self.fail(error, entry.value, self.WHAT) from error
             self._complete(entry, result)
         self._emit_ready()
 
     def _complete(self, entry: _Entry, result: Any) -> None:
         if not isinstance(result, list):
+            none = "the result cannot be none; " if result is None else ""
             raise UserFunctionError(
-                f"operator '{self.name}': async_invoke returned {describe(result)} "
-                f"({type(result).__name__}) for element {describe(entry.value)}; expected a list "
-                "of results. Hint: return [result] for one result and [] for none.",
+                f"operator '{self.name}': {self.INVOKE} returned {describe(result)} "
+                f"({type(result).__name__}) for {self.WHAT} {describe(entry.value)}; {none}expected "
+                "a list of results (list type). Hint: return [result] for one result and [] for none.",
                 operator=self.name, element=entry.value)
         entry.done = True
         entry.results = result
@@ -344,7 +355,7 @@ class AsyncWaitOperator(UdfOperator):
                 return False
             delay = int(strategy.get_backoff_time_millis(entry.attempts))
         except Exception as exc:
-            raise self.fail(exc, entry.value, "the retry strategy for element") from exc
+            raise self.fail(exc, entry.value, f"the retry strategy for {self.WHAT}") from exc
         entry.attempts += 1
         assert self.info is not None
         due = self.info.processing_time.now() + max(0, delay)
@@ -362,13 +373,20 @@ class AsyncWaitOperator(UdfOperator):
             raise
         except TimeoutError as exc:
             raise UserFunctionError(
-                f"operator '{self.name}' failed on element {describe(entry.value)}: async_invoke "
+                f"operator '{self.name}' failed on {self.WHAT} {describe(entry.value)}: {self.INVOKE} "
                 f"did not complete within the timeout of {self.timeout_ms} ms (TimeoutError: {exc}). "
-                "Hint: raise the timeout, or override AsyncFunction.timeout(value) to return a "
+                f"Hint: raise the timeout, or override {self.ON_TIMEOUT}() to return a "
                 "fallback list of results.", operator=self.name, element=entry.value) from exc
         except Exception as exc:
-            raise self.fail(exc, entry.value, "timeout() of element") from exc
+            raise self.fail(exc, entry.value, f"{self.ON_TIMEOUT}() of {self.WHAT}") from exc
         self._complete(entry, result)
+
+
+def _records(entry: _Entry) -> list[tuple[str, Any, Any]]:
+    """What a checkpoint holds for a queued call: its record, or a batch's records."""
+    if entry.parts is None:
+        return [("record", entry.value, entry.ts)]
+    return [("record", value, ts) for value, ts in entry.parts]
 
 
 def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
