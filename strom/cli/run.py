@@ -8,8 +8,9 @@ belongs to the script (``strom run job.py --input x`` passes ``--input x`` on).
 
 ``-d``/``--detached`` submits the script's jobs to the session cluster (``strom cluster
 start``) and prints their ids (``execution.target: remote``, ``execution.attached: false``).
-``--web`` serves the REST API (``rest.port``, default 8081, on ``rest.bind-address``, default
-127.0.0.1) on this process while the script's jobs run on the embedded runtime.
+``--web`` serves the web dashboard and the REST API (``rest.port``, default 8081, on
+``rest.bind-address``, default 127.0.0.1) on this process while the script's jobs run on the
+embedded runtime.
 
 ``import pyflink...`` inside the script is served by strom when PyFlink itself is not
 installed, so PyFlink DataStream jobs run unchanged.
@@ -51,8 +52,8 @@ def run(
         help="submit the script's jobs to the session cluster and return once submitted "
              "(prints each job id)")] = False,
     web: Annotated[bool, typer.Option(
-        "--web", help="serve the REST API (rest.port, default 8081) while the script's jobs "
-                      "run here")] = False,
+        "--web", help="serve the web dashboard and the REST API (rest.port, default 8081) "
+                      "while the script's jobs run here")] = False,
     no_compat_globals: Annotated[bool, typer.Option(
         "--no-compat-globals",
         help="do not pre-define the PyFlink names some published examples use without "
@@ -139,8 +140,9 @@ def _run_script(path: str, args: list[str], settings: dict[str, str], restoring:
 def _serve(settings: dict[str, str]) -> tuple[Any, Any] | None:
     """A dispatcher listening for this process's jobs and the REST API over it."""
     from strom.cluster.dispatcher import Dispatcher
-    from strom.cluster.rest import DEFAULT_BIND_ADDRESS, RestServer, create_app, rest_token
+    from strom.cluster.rest import DEFAULT_BIND_ADDRESS, RestServer, rest_token
     from strom.errors import ClusterError
+    from strom.web import create_app
 
     host = settings.get("rest.bind-address") or DEFAULT_BIND_ADDRESS
     try:
@@ -155,8 +157,8 @@ def _serve(settings: dict[str, str]) -> tuple[Any, Any] | None:
         say("run", str(exc))
         return None
     dispatcher.listen()
-    say("run", f"REST API on {server.url} (e.g. {server.url}/jobs/overview) while the "
-               "script runs")
+    say("run", f"dashboard and REST API on {server.url} (e.g. {server.url}/jobs/overview) "
+               "while the script runs")
     return dispatcher, server
 
 

@@ -1,5 +1,6 @@
-"""The standalone session cluster: one process running the dispatcher and the REST API until it
-is told to stop (SIGTERM or SIGINT), what ``strom cluster start`` daemonizes.
+"""The standalone session cluster: one process running the dispatcher, the REST API and the web
+dashboard (``strom.web``) until it is told to stop (SIGTERM or SIGINT), what ``strom cluster
+start`` daemonizes.
 
     python -m strom.cluster.standalone [--port 8081] [--bind-address 127.0.0.1]
         [--taskmanagers N] [--slots S] [--cluster-file PATH] [-D key=value ...]
@@ -25,7 +26,7 @@ from typing import Any
 
 from strom.cluster.client import cluster_file
 from strom.cluster.dispatcher import Dispatcher
-from strom.cluster.rest import DEFAULT_BIND_ADDRESS, RestServer, create_app, rest_token
+from strom.cluster.rest import DEFAULT_BIND_ADDRESS, RestServer, rest_token
 from strom.errors import ClusterError
 
 STANDALONE_MODULE = "strom.cluster.standalone"
@@ -94,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                                   heartbeat_timeout_ms(config))
     dispatcher = Dispatcher(args.executor, {k: v for k, v in config.items() if k != "rest.token"},
                             resources=resources, slots=slots * max(1, args.taskmanagers))
+    from strom.web import create_app as dashboard  # the web UI in front of the REST API
     try:
-        server = RestServer(create_app(dispatcher, rest_token(config)), host, port).start()
+        server = RestServer(dashboard(dispatcher, rest_token(config)), host, port).start()
     except ClusterError as exc:  # the port is taken: one line, for `strom cluster start`
         print(f"strom cluster: {exc}", file=sys.stderr, flush=True)
         dispatcher.shutdown()
@@ -113,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                               "bind-address": host, "taskmanagers": args.taskmanagers,
                               "slots": slots, "executor": args.executor,
                               "started": dispatcher.started})
-    print(f"strom cluster: REST API on {server.url} (pid {os.getpid()}, cluster file {path})",
+    print(f"strom cluster: dashboard and REST API on {server.url} (pid {os.getpid()}, "
+          f"cluster file {path})",
           flush=True)
     try:
         while not stop.wait(0.5):

@@ -73,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue from the newest complete checkpoint in the checkpoint "
                              "directory (use the same --seed and --users); once the resumed "
                              "run has its own checkpoint, the one it resumed from is deleted")
+    parser.add_argument("--web", action="store_true",
+                        help="serve the web dashboard while the demo runs (the job's graph, "
+                             "metrics and checkpoints, and the alerts and metrics as they "
+                             "arrive) on http://127.0.0.1:PORT")
+    parser.add_argument("--web-port", type=int, default=8081, metavar="PORT",
+                        help="the dashboard's port with --web (default 8081; 0: any free "
+                             "port)")
 
 
 def _positive_int(text: str) -> int:
@@ -126,6 +133,7 @@ class Settings:
     output: str | None
     checkpoint_dir: str
     resume: bool
+    web_port: int | None = None  # serve the dashboard on this port (--web)
 
 
 def resolve(args: argparse.Namespace, stdout: TextIO) -> Settings:
@@ -139,7 +147,8 @@ def resolve(args: argparse.Namespace, stdout: TextIO) -> Settings:
                     parallelism=args.parallelism, json=args.json or not tty, output=args.output,
                     checkpoint_dir=os.path.abspath(os.path.expanduser(
                         args.checkpoint_dir or default_checkpoint_dir())),
-                    resume=args.resume)
+                    resume=args.resume,
+                    web_port=args.web_port if getattr(args, "web", False) else None)
 
 
 def _say(text: str) -> None:
@@ -215,7 +224,7 @@ def make_env(settings: Settings, restore_path: str | None) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``strom demo`` with parsed ``args``; returns the exit status."""
-    from strom.errors import CheckpointError, JobCancelledError, JobExecutionError
+    from strom.errors import CheckpointError
 
     settings = resolve(args, sys.stdout)
     restore: tuple[str, int] | None = None
@@ -229,14 +238,50 @@ def run(args: argparse.Namespace) -> int:
     os.makedirs(settings.checkpoint_dir, exist_ok=True)
     env = make_env(settings, restore[0] if restore else None)
     tally, events = Tally(), Tally()
-    stop = threading.Event()
     if settings.json:
         out: Any = JsonLines(sys.stdout, tally, _to_json())
     else:
         out = LiveView(tally, lambda: events.counts().get("events", 0), _title(settings))
-    build_job(env, settings, out, events)
+    web = _serve_dashboard(settings.web_port) if settings.web_port is not None else None
+    if settings.web_port is not None and web is None:
+        return 1
+    build_job(env, settings, web[2].wrap(out) if web else out, events)
     started = time.monotonic()
-    client = env.execute_async(JOB_NAME)
+    try:
+        client = env.execute_async(JOB_NAME)
+        return _follow(client, settings, out, tally, events, restore, started)
+    finally:
+        if web is not None:
+            web[0].stop_listening()
+            web[1].stop()
+
+
+def _serve_dashboard(port: int) -> tuple[Any, Any, Any] | None:
+    """(dispatcher, server, feed): the dashboard of this process's job and the demo's
+    outputs, on 127.0.0.1:``port``; None (said why) when it cannot listen."""
+    from strom.cluster.dispatcher import Dispatcher
+    from strom.cluster.rest import RestServer, rest_token
+    from strom.demo.feed import DemoFeed
+    from strom.errors import ClusterError
+    from strom.web import create_app
+
+    dispatcher, feed = Dispatcher("inline"), DemoFeed()
+    try:
+        server = RestServer(create_app(dispatcher, rest_token(), feed), port=port).start()
+    except ClusterError as exc:
+        _say(f"--web: {exc}".replace("-D rest.port=<port>", "--web-port <port>"))
+        return None
+    dispatcher.listen()
+    _say(f"dashboard on {server.url}/#/demo (the job: {server.url}/#/jobs)")
+    return dispatcher, server, feed
+
+
+def _follow(client: Any, settings: Settings, out: Any, tally: Tally, events: Tally,
+            restore: tuple[str, int] | None, started: float) -> int:
+    """Show the running job until it ends or is interrupted; returns the exit status."""
+    from strom.errors import JobCancelledError, JobExecutionError
+
+    stop = threading.Event()
     interrupted = False
     try:
         if isinstance(out, LiveView):
