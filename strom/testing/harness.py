@@ -331,7 +331,9 @@ class OneInputHarness(_Harness):
 
     Args:
         operator: a fresh operator (not yet set up).
-        parallelism, subtask_index, max_parallelism: the subtask the operator plays.
+        parallelism: the operator's parallelism (the subtask plays one of that many).
+        subtask_index: which subtask it plays.
+        max_parallelism: the number of key groups.
         clock: defaults to ``ManualClock(0)``.
         job_parameters: what ``RuntimeContext.get_job_parameter`` returns.
         initial_state: a snapshot (or the snapshots of several old subtasks) to restore.
@@ -509,7 +511,8 @@ class KeyedTwoInputHarness(TwoInputHarness):
 
     Args:
         operator_or_function: a ``CoProcessOperator`` or a ``KeyedCoProcessFunction``.
-        key_selector1, key_selector2: the keys of input 1 and 2.
+        key_selector1: the key of input 1.
+        key_selector2: the key of input 2.
     """
 
     def __init__(self, operator_or_function: Any, key_selector1: Callable[[Any], Any],

@@ -2,9 +2,9 @@
 
 ``JsonLinesFormat`` is strom's addition (a JSON-lines ``StreamFormat``; PyFlink has none).
 """
-from strom.api.serialization import Encoder  # noqa: F401
-from strom.connectors.file_formats import JsonLinesFormat  # noqa: F401
-from strom.connectors.file_source import (  # noqa: F401
+from strom.api.serialization import Encoder
+from strom.connectors.file_formats import JsonLinesFormat
+from strom.connectors.file_source import (
     BulkFormat,
     FileEnumeratorProvider,
     FileSource,
@@ -12,7 +12,7 @@ from strom.connectors.file_source import (  # noqa: F401
     FileSplitAssignerProvider,
     StreamFormat,
 )
-from strom.connectors.file_system import (  # noqa: F401
+from strom.connectors.file_system import (
     BucketAssigner,
     DefaultRollingPolicy,
     FileSink,
@@ -20,3 +20,9 @@ from strom.connectors.file_system import (  # noqa: F401
     OutputFileConfig,
     RollingPolicy,
 )
+
+__all__ = [
+    "BucketAssigner", "BulkFormat", "DefaultRollingPolicy", "Encoder", "FileEnumeratorProvider",
+    "FileSink", "FileSource", "FileSourceBuilder", "FileSplitAssignerProvider", "JsonLinesFormat",
+    "OnCheckpointRollingPolicy", "OutputFileConfig", "RollingPolicy", "StreamFormat",
+]

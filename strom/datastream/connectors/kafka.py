@@ -1,6 +1,6 @@
 """PyFlink's ``pyflink.datastream.connectors.kafka``: re-exports only."""
-from strom.connectors.base import DeliveryGuarantee  # noqa: F401
-from strom.connectors.kafka import (  # noqa: F401
+from strom.connectors.base import DeliveryGuarantee
+from strom.connectors.kafka import (
     DEAD_LETTER,
     DeadLetter,
     DeadLetterPolicy,
@@ -11,7 +11,7 @@ from strom.connectors.kafka import (  # noqa: F401
     KafkaSourceBuilder,
     KafkaTopicPartition,
 )
-from strom.connectors.kafka.sink import (  # noqa: F401
+from strom.connectors.kafka.sink import (
     FlinkFixedPartitioner,
     FlinkKafkaPartitioner,
     FlinkKafkaProducer,
@@ -22,3 +22,11 @@ from strom.connectors.kafka.sink import (  # noqa: F401
     KafkaTopicSelector,
     Semantic,
 )
+
+__all__ = [
+    "DEAD_LETTER", "DeadLetter", "DeadLetterPolicy", "DeliveryGuarantee", "FlinkFixedPartitioner",
+    "FlinkKafkaConsumer", "FlinkKafkaPartitioner", "FlinkKafkaProducer",
+    "KafkaOffsetResetStrategy", "KafkaOffsetsInitializer", "KafkaRecordSerializationSchema",
+    "KafkaRecordSerializationSchemaBuilder", "KafkaSink", "KafkaSinkBuilder", "KafkaSource",
+    "KafkaSourceBuilder", "KafkaTopicPartition", "KafkaTopicSelector", "Semantic",
+]

@@ -1,2 +1,6 @@
 """PyFlink's ``pyflink.datastream.connectors.number_seq``: re-exports only."""
-from strom.api.sources import NumberSequenceSource  # noqa: F401
+from strom.api.sources import NumberSequenceSource
+
+__all__ = [
+    "NumberSequenceSource",
+]

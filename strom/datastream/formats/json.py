@@ -1,5 +1,9 @@
 """PyFlink's ``pyflink.datastream.formats.json``: re-exports only."""
-from strom.connectors.json_rows import (  # noqa: F401
+from strom.connectors.json_rows import (
     JsonRowDeserializationSchema,
     JsonRowSerializationSchema,
 )
+
+__all__ = [
+    "JsonRowDeserializationSchema", "JsonRowSerializationSchema",
+]
