@@ -1164,7 +1164,6 @@ def test_keyed_sum_batch(batch_env: StreamExecutionEnvironment, sink: ParitySink
     assert sink.get_results(False) == ["24"]
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason="key_by(lambda x: [1]) uses a list as key: PyFlink pickles keys so lists work; strom rejects unhashable keys with InvalidKeyError, as the foundation issue asks")
 def test_keyed_min_by_and_max_batch(batch_env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # mirrors PyFlink test_data_stream.py::ProcessDataStreamBatchTests::test_keyed_min_by_and_max
     batch_env.set_parallelism(1)

@@ -28,124 +28,20 @@ import pytest
 
 SURFACE = json.loads((Path(__file__).parent / "pyflink_surface.json").read_text())
 
-_LATER = "not yet in strom: part 2 of the PyFlink-parity work, see docs/compatibility.md"
-_JVM = ("a Java type-system or JVM knob: part 2 adds it raising UnsupportedFeatureError "
-        "(docs/compatibility.md)")
 _WRAPPER = ("PyFlink's constructor wraps a Java object; strom's objects come from their factories "
-            "(env.from_collection, WatermarkStrategy.for_..., Time.seconds): docs/compatibility.md")
+            "(env.from_collection, WatermarkStrategy.for_..., Time.seconds, ConfigOptions.key): "
+            "docs/compatibility.md")
 
-NOT_YET: dict[str, str] = {
-    "strom.common.AssignerWithPeriodicWatermarksWrapper": _LATER,
-    "strom.common.watermark_strategy.AssignerWithPeriodicWatermarksWrapper": _LATER,
-    "strom.common.CompletableFuture": _LATER,
-    "strom.common.ConfigOption": _LATER,
-    "strom.common.ConfigOptions": _LATER,
-    "strom.common.config_options.ConfigOption": _LATER,
-    "strom.common.config_options.ConfigOptions": _LATER,
-    "strom.common.InputDependencyConstraint": _LATER,
-    "strom.common.JobID": _LATER,
-    "strom.common.TypeSerializer": _LATER,
-    "strom.common.serialization.BulkWriterFactory": _LATER,
-    "strom.common.serialization.RowFieldExtractorSchema": _LATER,
-    "strom.datastream.CustomCheckpointStorage": _LATER,
-    "strom.datastream.CustomStateBackend": _LATER,
-    "strom.datastream.state_backend.CustomStateBackend": _LATER,
-    "strom.datastream.MemorySize": _LATER,
-    "strom.datastream.SlotSharingGroup": _LATER,
-    "strom.datastream.slot_sharing_group.MemorySize": _LATER,
-    "strom.datastream.slot_sharing_group.SlotSharingGroup": _LATER,
-    "strom.datastream.connectors.Sink": _LATER,
-    "strom.datastream.connectors.base.Sink": _LATER,
-    "strom.datastream.connectors.base.StreamTransformer": _LATER,
-    "strom.datastream.connectors.base.SupportsPreprocessing": _LATER,
-}
+NOT_YET: dict[str, str] = {}
 """``strom.X.Name`` (or ``strom.X.Class.method``) -> why strom lacks it."""
 
-NOT_YET_METHODS: dict[str, str] = {
-    "strom.common.Configuration.get_bytearray": _LATER,
-    "strom.common.Configuration.parse_list_value": _LATER,
-    "strom.common.Configuration.set_bytearray": _LATER,
-    "strom.common.ExecutionConfig.disable_auto_generated_uids": _LATER,
-    "strom.common.ExecutionConfig.disable_closure_cleaner": _LATER,
-    "strom.common.ExecutionConfig.disable_force_avro": _JVM,
-    "strom.common.ExecutionConfig.disable_force_kryo": _JVM,
-    "strom.common.ExecutionConfig.disable_generic_types": _LATER,
-    "strom.common.ExecutionConfig.enable_auto_generated_uids": _LATER,
-    "strom.common.ExecutionConfig.enable_closure_cleaner": _LATER,
-    "strom.common.ExecutionConfig.enable_force_avro": _JVM,
-    "strom.common.ExecutionConfig.enable_force_kryo": _JVM,
-    "strom.common.ExecutionConfig.enable_generic_types": _LATER,
-    "strom.common.ExecutionConfig.get_default_kryo_serializer_classes": _JVM,
-    "strom.common.ExecutionConfig.get_latency_tracking_interval": _LATER,
-    "strom.common.ExecutionConfig.get_registered_kryo_types": _JVM,
-    "strom.common.ExecutionConfig.get_registered_pojo_types": _JVM,
-    "strom.common.ExecutionConfig.get_task_cancellation_interval": _LATER,
-    "strom.common.ExecutionConfig.get_task_cancellation_timeout": _LATER,
-    "strom.common.ExecutionConfig.has_auto_generated_uids_enabled": _LATER,
-    "strom.common.ExecutionConfig.has_generic_types_disabled": _LATER,
-    "strom.common.ExecutionConfig.is_closure_cleaner_enabled": _LATER,
-    "strom.common.ExecutionConfig.is_force_avro_enabled": _JVM,
-    "strom.common.ExecutionConfig.is_force_kryo_enabled": _JVM,
-    "strom.common.ExecutionConfig.is_use_snapshot_compression": _LATER,
-    "strom.common.ExecutionConfig.set_latency_tracking_interval": _LATER,
-    "strom.common.ExecutionConfig.set_task_cancellation_interval": _LATER,
-    "strom.common.ExecutionConfig.set_task_cancellation_timeout": _LATER,
-    "strom.common.ExecutionConfig.set_use_snapshot_compression": _LATER,
-    "strom.common.JobClient.get_accumulators": _LATER,
-    "strom.common.JobStatus.is_terminal_state": _LATER,
-    "strom.common.RowKind.to_j_row_kind": _JVM,
-    "strom.common.TypeInformation.from_internal_type": _LATER,
-    "strom.common.TypeInformation.get_java_type_info": _JVM,
-    "strom.common.TypeInformation.need_conversion": _LATER,
-    "strom.common.TypeInformation.to_internal_type": _LATER,
-    "strom.datastream.CoProcessFunction.Context": _LATER,
-    "strom.datastream.DataStream.cache": _LATER,
-    "strom.datastream.DataStream.get_execution_config": _LATER,
-    "strom.datastream.DataStreamSink.set_uid_hash": _LATER,
-    "strom.datastream.EmbeddedRocksDBStateBackend.get_db_storage_paths": _LATER,
-    "strom.datastream.EmbeddedRocksDBStateBackend.get_number_of_transfer_threads": _LATER,
-    "strom.datastream.EmbeddedRocksDBStateBackend.get_options": _LATER,
-    "strom.datastream.EmbeddedRocksDBStateBackend.get_predefined_options": _LATER,
-    "strom.datastream.FileSystemCheckpointStorage.get_min_file_size_threshold": _LATER,
-    "strom.datastream.FileSystemCheckpointStorage.get_savepoint_path": _LATER,
-    "strom.datastream.FileSystemCheckpointStorage.get_write_buffer_size": _LATER,
-    "strom.datastream.JobManagerCheckpointStorage.get_savepoint_path": _LATER,
-    "strom.datastream.KeyedCoProcessFunction.Context": _LATER,
-    "strom.datastream.KeyedCoProcessFunction.OnTimerContext": _LATER,
-    "strom.datastream.KeyedStream.cache": _LATER,
-    "strom.datastream.KeyedStream.AccumulateType": _LATER,
-    "strom.datastream.OutputTag.get_java_output_tag": _JVM,
-    "strom.datastream.StreamExecutionEnvironment.add_python_archive": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.close": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.create_input": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.enable_changelog_state_backend": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.get_checkpointing_consistency_mode": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.get_default_local_parallelism": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.get_default_savepoint_directory": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.is_chaining_of_operators_with_different_max_parallelism_enabled": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.is_changelog_state_backend_enabled": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.is_force_unaligned_checkpoints": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.is_unaligned_checkpoints_enabled": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.register_cached_file": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.register_slot_sharing_group": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.set_default_local_parallelism": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.set_default_savepoint_directory": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.set_python_executable": _LATER,
-    "strom.datastream.StreamExecutionEnvironment.set_python_requirements": _LATER,
-    "strom.datastream.data_stream.CloseableIterator.next": _LATER,
-    "strom.datastream.state.OperatorStateStore.get_broadcast_state": _LATER,
-    "strom.datastream.window.ContinuousEventTimeTrigger.register_next_fire_timestamp": _LATER,
-    "strom.datastream.window.ContinuousProcessingTimeTrigger.register_next_fire_timestamp": _LATER,
-    "strom.datastream.window.CountWindowSerializer.deserialize": _LATER,
-    "strom.datastream.window.CountWindowSerializer.serialize": _LATER,
-    "strom.datastream.window.GlobalWindowSerializer.deserialize": _LATER,
-    "strom.datastream.window.GlobalWindowSerializer.serialize": _LATER,
-    "strom.datastream.window.TimeWindowSerializer.deserialize": _LATER,
-    "strom.datastream.window.TimeWindowSerializer.serialize": _LATER,
-}
+NOT_YET_METHODS: dict[str, str] = {}
 """``strom.X.Class.member`` PyFlink defines that strom's class lacks -> why."""
 
 SIGNATURE_DIFFERENCES: dict[str, str] = {
+    "strom.common.CompletableFuture.__init__": _WRAPPER,
+    "strom.common.ConfigOptions.OptionBuilder.__init__": _WRAPPER,
+    "strom.common.ConfigOptions.TypedConfigOptionBuilder.__init__": _WRAPPER,
     "strom.common.Duration.__init__": _WRAPPER,
     "strom.common.JobClient.__init__": _WRAPPER,
     "strom.common.JobExecutionResult.__init__": _WRAPPER,
@@ -308,7 +204,8 @@ def test_methods_have_pyflinks_parameters(cls: Any, member: str, facts: Any) -> 
     params = [p for p in signature.parameters.values() if p.name not in ("self", "cls")]
     if any(p.kind is p.VAR_POSITIONAL for p in params):
         return
-    have = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    have = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and not p.name.startswith("j_")]
     want = _positional(facts["params"])
     assert [p.name for p in have[:len(want)]] == want, (
         f"{cls.__qualname__}.{member}: PyFlink's positional parameters are {want}, "

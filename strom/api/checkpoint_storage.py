@@ -45,6 +45,11 @@ class JobManagerCheckpointStorage(CheckpointStorage):
         """PyFlink's getter: the size given to the constructor, or ``None``."""
         return self.max_state_size
 
+    def get_savepoint_path(self) -> str | None:
+        """``None``: a storage holds no savepoint directory in strom (set it with
+        ``env.set_default_savepoint_directory`` or ``execution.checkpointing.savepoint-dir``)."""
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class FileSystemCheckpointStorage(CheckpointStorage):
@@ -70,6 +75,19 @@ class FileSystemCheckpointStorage(CheckpointStorage):
     def get_checkpoint_path(self) -> str:
         """PyFlink's getter: the checkpoint directory."""
         return self.checkpoint_path  # type: ignore[return-value]
+
+    def get_savepoint_path(self) -> str | None:
+        """``None``: a storage holds no savepoint directory in strom (set it with
+        ``env.set_default_savepoint_directory`` or ``execution.checkpointing.savepoint-dir``)."""
+        return None
+
+    def get_min_file_size_threshold(self) -> int:
+        """-1 (not set): strom has no such threshold (passing one is rejected)."""
+        return -1
+
+    def get_write_buffer_size(self) -> int:
+        """-1 (not set): strom has no write-buffer setting."""
+        return self.write_buffer_size
 
 
 def _unsupported(owner: str, name: str, value: object, default: object) -> None:

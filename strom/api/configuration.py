@@ -13,11 +13,17 @@ Example::
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
+from typing import Any
 
-from strom.errors import InvalidTypeError, JobDefinitionError, describe
+import yaml
+
+from strom.errors import InvalidTypeError, JobDefinitionError, UnsupportedError, describe
 from strom.time.durations import to_millis
 
 
@@ -28,7 +34,16 @@ class Configuration:
     value set with ``set_string``.
     """
 
-    def __init__(self, other: Configuration | None = None) -> None:
+    def __init__(self, other: Configuration | None = None, j_configuration: Any = None) -> None:
+        if j_configuration is not None:
+            msg = ("Configuration(j_configuration=...): strom has no Java configuration to wrap; "
+                   "hint: Configuration(other) copies a configuration, "
+                   "Configuration.from_dict({...}) builds one")
+            raise UnsupportedError(msg)
+        if other is not None and not isinstance(other, Configuration):
+            msg = (f"Configuration(other): expected a Configuration to copy but got "
+                   f"{describe(other)}; hint: Configuration.from_dict({{...}}) takes a dict")
+            raise InvalidTypeError(msg)
         self._data: dict[str, str] = dict(other._data) if other is not None else {}
 
     @classmethod
@@ -84,6 +99,48 @@ class Configuration:
     def set_float(self, key: str, value: float) -> Configuration:
         """Set ``key`` to a ``float``; returns this configuration."""
         self._data[key] = repr(float(value))
+        return self
+
+    def get_bytearray(self, key: str, default_value: bytearray) -> bytearray:
+        """The bytes stored under ``key`` with :meth:`set_bytearray`, or ``default_value``."""
+        if key not in self._data:
+            return default_value
+        try:
+            return bytearray(base64.b64decode(self._data[key], validate=True))
+        except binascii.Error:
+            msg = (f"Configuration: key {key!r} holds {self._data[key]!r}, which was not set "
+                   f"with set_bytearray; hint: read it with get_string")
+            raise InvalidTypeError(msg) from None
+
+    def set_bytearray(self, key: str, value: bytearray) -> Configuration:
+        """Store bytes under ``key`` (kept as base64 text, so ``to_dict`` stays all strings)."""
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            msg = (f"Configuration.set_bytearray({key!r}): expected bytes or a bytearray but got "
+                   f"{describe(value)}")
+            raise InvalidTypeError(msg)
+        self._data[key] = base64.b64encode(bytes(value)).decode("ascii")
+        return self
+
+    @staticmethod
+    def parse_list_value(value: str) -> list:
+        """A list-valued setting's items: a YAML flow list (``[a, b]``) or ``;``-separated text
+        (how ``pipeline.jars`` and other list options are written)."""
+        if not value:
+            return []
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = None
+        return parsed if isinstance(parsed, list) else value.split(";")
+
+    def get(self, option: Any) -> Any:
+        """The value of a :class:`~strom.api.config_options.ConfigOption`, typed as the option
+        declares, or the option's default (Java's ``Configuration.get``)."""
+        return option.read(self)
+
+    def set(self, option: Any, value: Any) -> Configuration:
+        """Set a :class:`~strom.api.config_options.ConfigOption` (Java's ``Configuration.set``)."""
+        option.write(self, value)
         return self
 
     def key_set(self) -> set[str]:
@@ -293,6 +350,9 @@ class ExecutionConfig:
         self._object_reuse = False
         self._global_job_parameters: dict[str, str] = {}
         self._restart_strategy: RestartStrategyConfiguration | None = None
+        self._auto_generated_uids = True
+        self._closure_cleaner = True
+        self._generic_types = True
 
     def set_auto_watermark_interval(self, interval: int) -> ExecutionConfig:
         """Emit periodic watermarks every ``interval`` ms (0 disables them)."""
@@ -372,6 +432,160 @@ class ExecutionConfig:
         """The restart strategy, or ``None`` if unset."""
         return self._restart_strategy
 
+    # -- operator uids --
+    def enable_auto_generated_uids(self) -> ExecutionConfig:
+        """Let operators without ``uid(...)`` get one from their place in the job (default)."""
+        self._auto_generated_uids = True
+        return self
+
+    def disable_auto_generated_uids(self) -> ExecutionConfig:
+        """Require ``uid(...)`` on every operator: building the job fails naming any without."""
+        self._auto_generated_uids = False
+        return self
+
+    def has_auto_generated_uids_enabled(self) -> bool:
+        """Whether operators may go without an explicit ``uid``."""
+        return self._auto_generated_uids
+
+    # -- Java-only switches PyFlink keeps: recorded; they change nothing for Python functions --
+    def enable_closure_cleaner(self) -> ExecutionConfig:
+        """Java's closure cleaner (on by default); strom ships Python functions with cloudpickle,
+        which captures only what a function refers to: recorded, warns once."""
+        self._closure_cleaner = True
+        return self
+
+    def disable_closure_cleaner(self) -> ExecutionConfig:
+        """See :meth:`enable_closure_cleaner`: recorded, warns once that it has no effect."""
+        _java_only("ExecutionConfig.disable_closure_cleaner",
+                   "strom has no Java closures to clean (cloudpickle ships Python functions)")
+        self._closure_cleaner = False
+        return self
+
+    def is_closure_cleaner_enabled(self) -> bool:
+        """The closure-cleaner switch as last set."""
+        return self._closure_cleaner
+
+    def enable_generic_types(self) -> ExecutionConfig:
+        """Allow Java's generic (Kryo) types (the default); Python records never are: recorded."""
+        self._generic_types = True
+        return self
+
+    def disable_generic_types(self) -> ExecutionConfig:
+        """Forbid Java's generic (Kryo) types. strom's records are pickled Python objects, as
+        PyFlink's are, so nothing changes: recorded, warns once."""
+        _java_only("ExecutionConfig.disable_generic_types",
+                   "strom has no Java generic (Kryo) types; declare output_type to have records "
+                   "checked")
+        self._generic_types = False
+        return self
+
+    def has_generic_types_disabled(self) -> bool:
+        """Whether :meth:`disable_generic_types` was called last."""
+        return not self._generic_types
+
+    def enable_force_kryo(self) -> ExecutionConfig:
+        """Java's Kryo serializer: raises ``UnsupportedFeatureError`` (strom pickles records)."""
+        raise _no_java_serializers("enable_force_kryo")
+
+    def disable_force_kryo(self) -> ExecutionConfig:
+        """Kryo is never forced in strom (this is its only state): accepted."""
+        return self
+
+    def is_force_kryo_enabled(self) -> bool:
+        """Always ``False``: strom has no Kryo."""
+        return False
+
+    def enable_force_avro(self) -> ExecutionConfig:
+        """Java's Avro serializer for POJOs: raises ``UnsupportedFeatureError``."""
+        raise _no_java_serializers("enable_force_avro")
+
+    def disable_force_avro(self) -> ExecutionConfig:
+        """Avro is never forced in strom (this is its only state): accepted."""
+        return self
+
+    def is_force_avro_enabled(self) -> bool:
+        """Always ``False``: strom has no Avro serializer for POJOs."""
+        return False
+
+    def get_registered_kryo_types(self) -> list[str]:
+        """Always empty: there is no Kryo to register types with."""
+        return []
+
+    def get_registered_pojo_types(self) -> list[str]:
+        """Always empty: there are no Java POJO types."""
+        return []
+
+    def get_default_kryo_serializer_classes(self) -> dict[str, str]:
+        """Always empty: there is no Kryo."""
+        return {}
+
+    # -- runtime knobs strom does not have; the getters report strom's (Flink's default) state --
+    def set_latency_tracking_interval(self, interval: int) -> ExecutionConfig:
+        """Flink's latency markers; strom has none, so only 0 or less (off) is accepted."""
+        if to_millis(interval, "set_latency_tracking_interval") > 0:
+            msg = (f"set_latency_tracking_interval({interval}): strom does not send latency "
+                   f"markers; hint: leave it out and read the operators' "
+                   f"currentInputWatermark / busy-time metrics instead")
+            raise UnsupportedError(msg)
+        return self
+
+    def get_latency_tracking_interval(self) -> int:
+        """0: latency tracking is off (Flink's default; strom has none)."""
+        return 0
+
+    def set_task_cancellation_interval(self, interval: int) -> ExecutionConfig:
+        """Java's interval between interrupts of a cancelled task's thread: not in strom."""
+        raise _no_cancellation_knobs("set_task_cancellation_interval", interval)
+
+    def get_task_cancellation_interval(self) -> int:
+        """Flink's default (30000 ms); strom cancels cooperatively and never interrupts."""
+        return 30_000
+
+    def set_task_cancellation_timeout(self, timeout: int) -> ExecutionConfig:
+        """Java's watchdog that kills a TaskManager whose task does not cancel: not in strom."""
+        raise _no_cancellation_knobs("set_task_cancellation_timeout", timeout)
+
+    def get_task_cancellation_timeout(self) -> int:
+        """Flink's default (180000 ms); strom has no cancellation watchdog."""
+        return 180_000
+
+    def set_use_snapshot_compression(self, use_snapshot_compression: bool) -> ExecutionConfig:
+        """Compressed keyed-state snapshots: strom writes them uncompressed, so ``True`` raises."""
+        if use_snapshot_compression:
+            msg = ("set_use_snapshot_compression(True): strom does not compress state snapshots; "
+                   "hint: leave it out (store checkpoints on a compressing file system if size "
+                   "matters)")
+            raise UnsupportedError(msg)
+        return self
+
+    def is_use_snapshot_compression(self) -> bool:
+        """Always ``False``: snapshots are not compressed."""
+        return False
+
+
+_JAVA_WARNED: set[str] = set()
+
+
+def _java_only(call: str, why: str) -> None:
+    """Warn once per process that a Java-only switch changes nothing in strom."""
+    if call not in _JAVA_WARNED:
+        _JAVA_WARNED.add(call)
+        warnings.warn(f"{call}(): {why}; the call has no effect on strom.", RuntimeWarning,
+                      stacklevel=3)
+
+
+def _no_java_serializers(call: str) -> UnsupportedError:
+    return UnsupportedError(
+        f"ExecutionConfig.{call}(): strom has no Java serializers (Kryo, Avro); records are "
+        f"pickled Python objects; hint: leave it out, and declare output_type with Types.* to "
+        f"have records checked")
+
+
+def _no_cancellation_knobs(call: str, value: object) -> UnsupportedError:
+    return UnsupportedError(
+        f"ExecutionConfig.{call}({describe(value)}): strom cancels a task cooperatively between "
+        f"records and has no interrupt interval or watchdog; hint: leave it out")
+
 
 class CheckpointingMode(Enum):
     """Checkpoint consistency guarantee (PyFlink's values)."""
@@ -386,3 +600,11 @@ class TimeCharacteristic(Enum):
     ProcessingTime = 0
     IngestionTime = 1
     EventTime = 2
+
+
+class InputDependencyConstraint(Enum):
+    """When a task with several inputs may be scheduled (PyFlink's values). strom deploys every
+    task of a job at once, which satisfies both."""
+
+    ANY = 0
+    ALL = 1

@@ -14,12 +14,15 @@ import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from strom.api._functions import fresh, positional_arity, require_methods, resolve
 from strom.api.aggregations import aggregation
 from strom.api.broadcast import BroadcastConnectedStream, BroadcastStream
 from strom.api.row import Row
+from strom.api.sinks import preprocessed
+from strom.api.slot_sharing_group import group_name
 from strom.api.typeinfo import (
     PickledBytesTypeInfo,
     RowTypeInfo,
@@ -28,12 +31,18 @@ from strom.api.typeinfo import (
     java_string,
 )
 from strom.api.types import Types
-from strom.errors import InvalidTypeError, JobDefinitionError, UserFunctionError, describe
+from strom.errors import (
+    InvalidTypeError,
+    JobDefinitionError,
+    UnsupportedError,
+    UserFunctionError,
+    describe,
+)
 from strom.graph import partitioners as P
 from strom.graph.transformations import Chaining, Kind, Transformation
 from strom.runtime import results as result_targets
 from strom.runtime.elements import OutputTag
-from strom.runtime.keys import field_selector
+from strom.runtime.keys import accepting_lists, field_selector
 from strom.runtime.operators.co import CoMapOperator, CoProcessOperator
 from strom.runtime.operators.process import ProcessOperator
 from strom.runtime.operators.reduce import ReduceOperator
@@ -55,7 +64,7 @@ def _check_type(type_info: Any, where: str) -> Any:
 def key_selector_of(key_selector: Any, where: str) -> Callable[[Any], Any]:
     """A KeySelector object or a callable, as a plain ``value -> key`` callable (``lambda v: v[i]``
     becomes the equivalent ``itemgetter(i)``, see :mod:`strom.runtime.keys`)."""
-    return field_selector(resolve(key_selector, "get_key", where, "KeySelector"))
+    return accepting_lists(field_selector(resolve(key_selector, "get_key", where, "KeySelector")))
 
 
 class DataStream:
@@ -102,7 +111,21 @@ class DataStream:
         return self
 
     def set_uid_hash(self, uid_hash: str) -> DataStream:
+        """The id that matches the operator's state on restore (strom's operator id is its
+        uid, so this is ``uid(uid_hash)``)."""
         return self.uid(uid_hash)
+
+    def get_execution_config(self) -> Any:
+        """The environment's ``ExecutionConfig``."""
+        return self._env.get_config()
+
+    def cache(self) -> DataStream:
+        """Flink keeps a batch job's intermediate result for later jobs; strom keeps no results
+        between jobs (raises ``UnsupportedFeatureError``)."""
+        raise UnsupportedError(
+            f"operator '{self._t.name}': cache(): strom keeps no intermediate results between "
+            "jobs; hint: write the stream with a FileSink and read it back in the next job, or "
+            "build both uses into one job")
 
     def set_description(self, description: str) -> DataStream:
         self._env._update(self._id, description=description)
@@ -137,8 +160,15 @@ class DataStream:
         return self
 
     def set_buffer_timeout(self, timeout_millis: int) -> DataStream:
-        """Accepted for compatibility; the job-wide ``env.set_buffer_timeout`` bounds how long a
-        record may wait in an output buffer (strom has no per-operator timeout)."""
+        """How long (ms) this operator's output may wait in a buffer before it is handed on:
+        0 flushes after every record, -1 only when the buffer is full; unset, the job's
+        ``env.set_buffer_timeout`` applies. Operators chained into one task share the smallest
+        bound set on any of them."""
+        if not isinstance(timeout_millis, int) or isinstance(timeout_millis, bool) \
+                or timeout_millis < -1:
+            raise JobDefinitionError(f"operator '{self._t.name}': set_buffer_timeout expects an "
+                                     f"int >= -1 (ms) but got {describe(timeout_millis)}")
+        self._env._update(self._id, buffer_timeout=timeout_millis)
         return self
 
     def start_new_chain(self) -> DataStream:
@@ -150,8 +180,10 @@ class DataStream:
         return self
 
     def slot_sharing_group(self, slot_sharing_group: Any) -> DataStream:
-        name = getattr(slot_sharing_group, "get_name", lambda: slot_sharing_group)()
-        self._env._update(self._id, slot_sharing_group=str(name))
+        """Put this operator in a slot sharing group (a name or a ``SlotSharingGroup``):
+        operators of different groups are not chained and do not share slots."""
+        name = group_name(slot_sharing_group, f"operator '{self._t.name}': slot_sharing_group")
+        self._env._update(self._id, slot_sharing_group=name)
         return self
 
     # -- transformations --
@@ -313,8 +345,9 @@ class DataStream:
         return DataStreamSink(self._env, tid)
 
     def sink_to(self, sink: Any) -> DataStreamSink:
-        """A unified-API sink (connectors), or any object ``add_sink`` accepts."""
-        return self.add_sink(sink)
+        """A unified-API sink (connectors), or any object ``add_sink`` accepts; a sink that
+        supports preprocessing transforms the stream first (strom.api.sinks)."""
+        return preprocessed(self, sink).add_sink(sink)
 
     def execute_and_collect(self, job_execution_name: str | None = None,
                             limit: int | None = None) -> Any:
@@ -431,6 +464,10 @@ class CloseableIterator:
     def __iter__(self) -> Iterator[Any]:
         return self
 
+    def next(self) -> Any:
+        """The next result (PyFlink's name for ``next(iterator)``)."""
+        return self.__next__()
+
     def __next__(self) -> Any:
         if self._finished:
             raise StopIteration
@@ -478,6 +515,10 @@ class DataStreamSink:
         self._env._update(self._id, uid=uid)
         return self
 
+    def set_uid_hash(self, uid_hash: str) -> DataStreamSink:
+        """As ``DataStream.set_uid_hash``: the id that matches the sink's state on restore."""
+        return self.uid(uid_hash)
+
     def set_parallelism(self, parallelism: int) -> DataStreamSink:
         DataStream.set_parallelism(self, parallelism)  # type: ignore[arg-type]
         return self
@@ -501,6 +542,15 @@ class DataStreamSink:
 
 class KeyedStream(DataStream):
     """A stream partitioned by key; operators on it can use keyed state and timers."""
+
+    class AccumulateType(Enum):
+        """The rolling aggregations (PyFlink's names)."""
+
+        MIN = 1
+        MAX = 2
+        MIN_BY = 3
+        MAX_BY = 4
+        SUM = 5
 
     def __init__(self, env: StreamExecutionEnvironment, transformation_id: int,
                  key_selector: Callable[[Any], Any], origin: DataStream) -> None:

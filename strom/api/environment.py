@@ -36,12 +36,20 @@ from strom.api.configuration import (
 )
 from strom.api.datastream import DataStream
 from strom.api.file_source import FileSplitSource, TextLineFormat
+from strom.api.python_deps import (
+    FILE_DELIMITER,
+    PARAM_DELIMITER,
+    PythonDependencies,
+    check_executable,
+    check_requirements,
+)
 from strom.api.row import Row
+from strom.api.slot_sharing_group import SlotSharingGroup, group_name
 from strom.api.sources import CollectionSource, SocketTextStreamSource, Source, SourceFunctionSource
 from strom.api.state_backend import HASHMAP, StateBackend, backend_kind, chosen_kind
 from strom.api.typeinfo import RowTypeInfo, TypeInformation
 from strom.checkpoint.restart import restart_strategy
-from strom.errors import JobDefinitionError, describe
+from strom.errors import InvalidTypeError, JobDefinitionError, UnsupportedError, describe
 from strom.graph.job_graph import build_job_graph
 from strom.graph.transformations import Kind, Transformation
 from strom.runtime.executors import executor_class
@@ -84,6 +92,8 @@ class StreamExecutionEnvironment:
             ``"threads"``: one thread per task (I/O-bound functions overlap).
     """
 
+    _default_local_parallelism: int | None = None  # process-wide, as Flink's static setting
+
     def __init__(self, configuration: Configuration | None = None) -> None:
         self._config = ExecutionConfig()
         self._configuration = Configuration(DEFAULT_CONFIGURATION)  # the command line's first
@@ -104,6 +114,9 @@ class StreamExecutionEnvironment:
         self.clock: Clock = SystemClock()
         self.executor: str | None = None  # None: chosen per job (see the module docstring)
         self._parallelism_set = False
+        self._python = PythonDependencies()
+        self._slot_sharing_groups: dict[str, SlotSharingGroup] = {}
+        self._changelog: bool | None = None
         self._apply_configuration(self._configuration)
 
     @staticmethod
@@ -144,6 +157,21 @@ class StreamExecutionEnvironment:
             self.executor = conf.get_string("strom.executor", "inline")
         if conf.contains_key("execution.target"):
             self.executor = conf.get_string("execution.target", "inline")
+        self._apply_python_options(conf)
+
+    def _apply_python_options(self, conf: Configuration) -> None:
+        """PyFlink's ``python.*`` keys, as the ``add_python_*``/``set_python_*`` calls."""
+        for entry in filter(None, conf.get_string("python.files", "").split(FILE_DELIMITER)):
+            self._python.add_file(entry.strip())
+        for entry in filter(None, conf.get_string("python.archives", "").split(FILE_DELIMITER)):
+            archive, _, target = entry.strip().partition(PARAM_DELIMITER)
+            self._python.add_archive(archive, target or None)
+        if conf.contains_key("python.requirements"):
+            check_requirements(conf.get_string("python.requirements", "").split(PARAM_DELIMITER)[0])
+        if conf.contains_key("python.executable"):
+            check_executable(conf.get_string("python.executable", ""))
+        if conf.contains_key("state.changelog.enabled"):
+            self.enable_changelog_state_backend(conf.get_boolean("state.changelog.enabled", False))
 
     def configure(self, configuration: Configuration) -> None:
         self._configuration.add_all(configuration)
@@ -256,11 +284,107 @@ class StreamExecutionEnvironment:
         _jvm_only("add_classpaths", "strom runs without a JVM; the classpaths are not used")
 
     def add_python_file(self, file_path: str) -> None:
-        """Make a module file or directory importable by the job's functions."""
-        import sys
+        """Make a Python dependency importable by the job's functions on every executor: a
+        ``.py`` file's folder, a directory itself, or a ``.zip``/``.whl``/``.egg`` goes on the
+        import path (strom.api.python_deps)."""
+        self._python.add_file(file_path)
 
-        if file_path not in sys.path:
-            sys.path.insert(0, file_path)
+    def add_python_archive(self, archive_path: str, target_dir: str | None = None) -> None:
+        """Extract a zip archive into the working directory of the processes running the job's
+        functions, under ``target_dir`` or the archive's file name, so functions open its
+        files by relative path (strom.api.python_deps)."""
+        self._python.add_archive(archive_path, target_dir)
+
+    def set_python_requirements(self, requirements_file_path: str,
+                                requirements_cache_dir: str | None = None) -> None:
+        """Check that this interpreter has the file's requirements; strom installs nothing
+        (user functions run in this interpreter), so a missing or mismatched package fails
+        here, naming it. ``requirements_cache_dir`` (an offline install source) is not needed."""
+        check_requirements(requirements_file_path)
+
+    def set_python_executable(self, python_exec: str) -> None:
+        """Accepted only for the interpreter running the job: strom runs user functions there
+        and in TaskManagers started from it; anything else raises ``UnsupportedFeatureError``."""
+        check_executable(python_exec)
+
+    def register_cached_file(self, file_path: str, name: str, executable: bool = False) -> None:
+        """Flink's distributed cache: not in strom (raises ``UnsupportedFeatureError``)."""
+        raise UnsupportedError(
+            f"register_cached_file({file_path!r}, {name!r}): strom has no distributed cache "
+            "(its TaskManagers share this machine's files); hint: open the file by path, or "
+            "use add_python_archive to unpack files into the working directory")
+
+    def create_input(self, input_format: Any, type_info: TypeInformation | None = None) -> DataStream:
+        """A Java ``InputFormat``: not in strom (raises ``UnsupportedFeatureError``)."""
+        raise UnsupportedError(
+            f"create_input({describe(input_format)}): Java input formats need a JVM; hint: use "
+            "from_source(FileSource...) or read_text_file, or a Python SourceFunction with "
+            "add_source")
+
+    def register_slot_sharing_group(self, slot_sharing_group: SlotSharingGroup
+                                    ) -> StreamExecutionEnvironment:
+        """Declare a slot sharing group's resources; operators join it with
+        ``slot_sharing_group(name)``. strom reserves no resources per group (warns once)."""
+        if not isinstance(slot_sharing_group, SlotSharingGroup):
+            raise InvalidTypeError(f"register_slot_sharing_group: expected a SlotSharingGroup but "
+                                   f"got {describe(slot_sharing_group)}")
+        name = group_name(slot_sharing_group, "register_slot_sharing_group")
+        self._slot_sharing_groups[name] = slot_sharing_group
+        return self
+
+    def enable_changelog_state_backend(self, enabled: bool) -> StreamExecutionEnvironment:
+        """Flink's changelog state backend: strom has none, so ``True`` raises."""
+        if enabled:
+            raise UnsupportedError("enable_changelog_state_backend(True): strom has no changelog "
+                                   "state backend; hint: leave it out (checkpoints snapshot the "
+                                   "hashmap state backend)")
+        self._changelog = False
+        return self
+
+    def is_changelog_state_backend_enabled(self) -> bool | None:
+        """``False`` if disabled explicitly, ``None`` if never set (as PyFlink)."""
+        return self._changelog
+
+    def set_default_savepoint_directory(self, directory: str) -> StreamExecutionEnvironment:
+        """Where savepoints go when none is named (``execution.checkpointing.savepoint-dir``)."""
+        self._checkpoint_config.savepoint_dir = directory
+        return self
+
+    def get_default_savepoint_directory(self) -> str | None:
+        """The default savepoint directory, or ``None``."""
+        return self._checkpoint_config.savepoint_dir
+
+    def get_checkpointing_consistency_mode(self) -> CheckpointingMode:
+        """The checkpointing mode (exactly-once or at-least-once)."""
+        return self._checkpoint_config.mode
+
+    def is_unaligned_checkpoints_enabled(self) -> bool:
+        """Whether unaligned checkpoints are on (see ``CheckpointConfig``)."""
+        return self._checkpoint_config.is_unaligned_checkpoints_enabled()
+
+    def is_force_unaligned_checkpoints(self) -> bool:
+        """Whether unaligned checkpoints are forced (see ``CheckpointConfig``)."""
+        return self._checkpoint_config.is_force_unaligned_checkpoints()
+
+    def is_chaining_of_operators_with_different_max_parallelism_enabled(self) -> bool:
+        """``True``: strom chains operators whatever their max parallelism (Flink's default)."""
+        return True
+
+    def set_default_local_parallelism(self, parallelism: int) -> None:
+        """The parallelism of jobs on the ``local`` target when none is set (default: cores)."""
+        if not isinstance(parallelism, int) or isinstance(parallelism, bool) or parallelism < 1:
+            raise JobDefinitionError(f"set_default_local_parallelism: expected an int >= 1 but "
+                                     f"got {describe(parallelism)}")
+        StreamExecutionEnvironment._default_local_parallelism = parallelism
+
+    def get_default_local_parallelism(self) -> int:
+        """See :meth:`set_default_local_parallelism`."""
+        return StreamExecutionEnvironment._default_local_parallelism or os.cpu_count() or 1
+
+    def close(self) -> None:
+        """Drop the plan built so far (the environment can define a new job afterwards)."""
+        self._transformations.clear()
+        self._pending_sinks = set()
 
     # -- the plan --
     def _add(self, kind: Kind, name: str, inputs: tuple[int, ...], **fields: Any) -> int:
@@ -364,7 +488,16 @@ class StreamExecutionEnvironment:
         cls = executor_class(target)
         parallelism = self._parallelism
         if not self._parallelism_set and target == self.executor and hasattr(cls, "default_parallelism"):
-            parallelism = cls.default_parallelism()  # a cluster target chosen explicitly: cores
+            # a cluster target chosen explicitly: cores, or set_default_local_parallelism's
+            parallelism = self._default_local_parallelism or cls.default_parallelism()
+        if not self._config.has_auto_generated_uids_enabled():
+            missing = [t.name for t in self._transformations.values()
+                       if t.kind.physical and t.uid is None]
+            if missing:
+                raise JobDefinitionError(
+                    f"auto-generated uids are disabled (ExecutionConfig.disable_auto_generated_uids)"
+                    f" but operator(s) {', '.join(repr(n) for n in missing)} have no uid; hint: "
+                    "call .uid('...') on each")
         graph = build_job_graph(job_name, list(self._transformations.values()),
                                 default_parallelism=parallelism,
                                 default_max_parallelism=self._config.get_max_parallelism(),
@@ -392,7 +525,11 @@ class StreamExecutionEnvironment:
         return executor_class(self._target())
 
     def _executor(self, target: str | None = None) -> Any:
-        return executor_class(target or self._target())(self.clock, {"runtime_mode": self._runtime_mode,
+        # python_dependencies first: unpickled before the job's functions on a TaskManager, it
+        # makes their modules importable there (strom.api.python_deps)
+        return executor_class(target or self._target())(self.clock, {
+                                                   "python_dependencies": self._python,
+                                                   "runtime_mode": self._runtime_mode,
                                                    "gc_young_threshold": self._gc_young_threshold,
                                                    "auto_watermark_interval": self._config.get_auto_watermark_interval(),
                                          "checkpoint_config": self._checkpoint_config,

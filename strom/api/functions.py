@@ -165,6 +165,15 @@ class KeyedProcessFunction(Function, Generic[KEY, IN, OUT]):
 
 
 class CoProcessFunction(Function, Generic[IN1, IN2, OUT]):
+    """Per-element processing of two connected inputs, with timestamps and side outputs."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService: ...
+
+        @abc.abstractmethod
+        def timestamp(self) -> int | None: ...
+
     @abc.abstractmethod
     def process_element1(self, value: Any, ctx: Any) -> Any: ...
 
@@ -173,6 +182,22 @@ class CoProcessFunction(Function, Generic[IN1, IN2, OUT]):
 
 
 class KeyedCoProcessFunction(Function, Generic[KEY, IN1, IN2, OUT]):
+    """Per-element processing of two connected keyed inputs, with keyed state and timers."""
+
+    class Context(abc.ABC):
+        @abc.abstractmethod
+        def get_current_key(self) -> Any: ...
+
+        @abc.abstractmethod
+        def timer_service(self) -> TimerService: ...
+
+        @abc.abstractmethod
+        def timestamp(self) -> int | None: ...
+
+    class OnTimerContext(Context):
+        @abc.abstractmethod
+        def time_domain(self) -> int: ...
+
     @abc.abstractmethod
     def process_element1(self, value: Any, ctx: Any) -> Any: ...
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
-from strom.errors import InvalidTypeError
+from strom.errors import InvalidTypeError, UnsupportedError
 
 
 class RowKind(Enum):
@@ -33,6 +33,11 @@ class RowKind(Enum):
 
     def __str__(self) -> str:
         return _SHORT_STRINGS[self]
+
+    def to_j_row_kind(self) -> Any:
+        """Java's ``RowKind``: strom has none (raises ``UnsupportedFeatureError``)."""
+        raise UnsupportedError(f"RowKind.{self.name}.to_j_row_kind(): strom runs without a JVM; "
+                               "hint: use the RowKind itself")
 
 
 _SHORT_STRINGS = {RowKind.INSERT: "+I", RowKind.UPDATE_BEFORE: "-U",

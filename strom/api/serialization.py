@@ -17,8 +17,13 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
+from strom.api.row import Row
 from strom.api.typeinfo import TypeInformation, Types, _java_to_string
-from strom.errors import InvalidTypeError, describe
+from strom.errors import InvalidTypeError, JobDefinitionError, describe
+from strom.state.type_serializer import TypeSerializer
+
+__all__ = ["ByteArraySchema", "DeserializationSchema", "Encoder", "RowFieldExtractorSchema",
+           "SerializationSchema", "SimpleStringSchema", "TypeSerializer"]
 
 
 def _charset(charset: str, where: str) -> str:
@@ -88,6 +93,41 @@ class ByteArraySchema(SerializationSchema, DeserializationSchema):
     def deserialize(self, message: bytes) -> bytes:
         """``message`` unchanged."""
         return bytes(message)
+
+
+class RowFieldExtractorSchema(SerializationSchema):
+    """The bytes of one field of a :class:`Row` (for example a Kafka record's key).
+
+    The field must already hold ``bytes``; anything else fails the record, naming the field.
+    """
+
+    def __init__(self, field_index: int) -> None:
+        if not isinstance(field_index, int) or isinstance(field_index, bool) or field_index < 0:
+            msg = (f"RowFieldExtractorSchema: expected a field index >= 0 but got "
+                   f"{describe(field_index)}")
+            raise JobDefinitionError(msg)
+        self.field_index = field_index
+
+    def serialize(self, element: Any) -> bytes:
+        """Field ``field_index`` of the row ``element``."""
+        if not isinstance(element, (Row, tuple, list)):
+            msg = (f"RowFieldExtractorSchema({self.field_index}).serialize: expected a Row but got "
+                   f"{describe(element)} of type {type(element).__name__}")
+            raise InvalidTypeError(msg)
+        if self.field_index >= len(element):
+            msg = (f"RowFieldExtractorSchema({self.field_index}).serialize: the row {describe(element)}"
+                   f" has only {len(element)} fields")
+            raise InvalidTypeError(msg)
+        value = element[self.field_index]
+        if not isinstance(value, (bytes, bytearray)):
+            msg = (f"RowFieldExtractorSchema({self.field_index}).serialize: field "
+                   f"{self.field_index} holds {describe(value)} of type {type(value).__name__}, "
+                   f"expected bytes; hint: encode it in a map() before the sink")
+            raise InvalidTypeError(msg)
+        return bytes(value)
+
+    def __repr__(self) -> str:
+        return f"RowFieldExtractorSchema({self.field_index})"
 
 
 class Encoder:

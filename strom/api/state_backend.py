@@ -94,6 +94,18 @@ class EmbeddedRocksDBStateBackend(StateBackend):
     def set_number_of_transfer_threads(self, number_of_transfering_threads: int) -> None:
         raise self._unsupported("set_number_of_transfer_threads")
 
+    def get_db_storage_paths(self) -> list[str]:
+        raise self._unsupported("get_db_storage_paths")
+
+    def get_predefined_options(self) -> PredefinedOptions:
+        raise self._unsupported("get_predefined_options")
+
+    def get_options(self) -> str | None:
+        raise self._unsupported("get_options")
+
+    def get_number_of_transfer_threads(self) -> int:
+        raise self._unsupported("get_number_of_transfer_threads")
+
     def __str__(self) -> str:
         return "EmbeddedRocksDBStateBackend"
 

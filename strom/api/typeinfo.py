@@ -45,7 +45,7 @@ from strom.api._java_format import (
     java_sql_timestamp,
 )
 from strom.api.row import Row, RowKind
-from strom.errors import InvalidTypeError, describe
+from strom.errors import InvalidTypeError, UnsupportedError, describe
 from strom.time.durations import Instant
 
 _HINT = "declare output_type=Types.PICKLED_BYTE_ARRAY() or fix the function"
@@ -133,6 +133,26 @@ class TypeInformation:
     def _fast_expr(self, var: str) -> str | None:
         """A Python expression over ``var`` that is true only for valid values (None: no fast form)."""
         return None
+
+    # PyFlink's conversions to and from the Table runtime's internal form. strom has no such
+    # form (records stay Python values end to end), so there is nothing to convert.
+    def need_conversion(self) -> bool:
+        """Always ``False``: strom keeps values as Python objects."""
+        return False
+
+    def to_internal_type(self, obj: Any) -> Any:
+        """``obj`` unchanged (see :meth:`need_conversion`)."""
+        return obj
+
+    def from_internal_type(self, obj: Any) -> Any:
+        """``obj`` unchanged (see :meth:`need_conversion`)."""
+        return obj
+
+    def get_java_type_info(self) -> Any:
+        """Java's type information: strom has none (raises ``UnsupportedFeatureError``)."""
+        raise UnsupportedError(f"{self!r}.get_java_type_info(): strom runs without a JVM and "
+                               "has no Java type information; hint: the TypeInformation "
+                               "itself describes the type")
 
     def _check(self, value: object, path: str) -> _Mismatch | None:
         if value is None:

@@ -142,8 +142,9 @@ class _Windowed:
         evictor, lateness = self._evictor, self._allowed_lateness
         late_tag, keyed = self._late_data_output_tag, self._keyed
         ks = self._keyed_stream._ks
-        shown = trigger if trigger is not None else assigner.get_default_trigger()
-        parts = [str(assigner), type(shown).__name__]
+        if trigger is None:  # PyFlink's signature: get_default_trigger(env); once, for all subtasks
+            trigger = assigner.get_default_trigger(self._keyed_stream._env)
+        parts = [str(assigner), type(trigger).__name__]
         if evictor is not None:
             parts.append(type(evictor).__name__)
         parts.append(descr)

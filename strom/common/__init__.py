@@ -3,14 +3,17 @@
 A PyFlink job ports by changing ``from pyflink.common import ...`` to
 ``from strom.common import ...``.
 """
+from strom.api.config_options import ConfigOption, ConfigOptions
 from strom.api.configuration import (
     CheckpointingMode,
     Configuration,
     ExecutionConfig,
+    InputDependencyConstraint,
     RestartStrategies,
     RestartStrategyConfiguration,
     TimeCharacteristic,
 )
+from strom.api.java_wrappers import AssignerWithPeriodicWatermarksWrapper
 from strom.api.row import Row, RowKind
 from strom.api.serialization import (
     ByteArraySchema,
@@ -18,14 +21,22 @@ from strom.api.serialization import (
     Encoder,
     SerializationSchema,
     SimpleStringSchema,
+    TypeSerializer,
 )
 from strom.api.typeinfo import TypeInformation, Types
 from strom.api.watermarks import WatermarkStrategy
-from strom.runtime.job import JobClient, JobExecutionResult, JobStatus
+from strom.runtime.job import CompletableFuture, JobClient, JobExecutionResult, JobID, JobStatus
 from strom.time.durations import Duration, Instant, Time
 
 __all__ = [
+    "AssignerWithPeriodicWatermarksWrapper",
     "ByteArraySchema",
+    "CompletableFuture",
+    "ConfigOption",
+    "ConfigOptions",
+    "InputDependencyConstraint",
+    "JobID",
+    "TypeSerializer",
     "CheckpointingMode",
     "Configuration",
     "DeserializationSchema",

@@ -1,4 +1,5 @@
 """PyFlink's ``pyflink.common.watermark_strategy``: re-exports only."""
+from strom.api.java_wrappers import AssignerWithPeriodicWatermarksWrapper
 from strom.api.watermarks import (
     TimestampAssigner,
     Watermark,
@@ -8,5 +9,5 @@ from strom.api.watermarks import (
     WatermarkStrategy,
 )
 
-__all__ = ["TimestampAssigner", "Watermark", "WatermarkGenerator", "WatermarkGeneratorSupplier",
+__all__ = ["AssignerWithPeriodicWatermarksWrapper", "TimestampAssigner", "Watermark", "WatermarkGenerator", "WatermarkGeneratorSupplier",
            "WatermarkOutput", "WatermarkStrategy"]

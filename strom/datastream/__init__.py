@@ -51,6 +51,8 @@ from strom.api.functions import (
     TimeDomain,
     TimerService,
 )
+from strom.api.java_wrappers import CustomCheckpointStorage, CustomStateBackend
+from strom.api.slot_sharing_group import MemorySize, SlotSharingGroup
 from strom.api.state_backend import (
     EmbeddedRocksDBStateBackend,
     FsStateBackend,
@@ -76,6 +78,7 @@ from strom.window import (
 from strom.window.functions import ProcessWindowFunction, WindowFunction
 
 __all__ = [
+    "CustomCheckpointStorage", "CustomStateBackend", "MemorySize", "SlotSharingGroup",
     "AllWindowedStream", "WindowedStream", "AsyncDataStream", "AsyncFunction", "AsyncBatchFunction",
     "AsyncRetryPredicate", "AsyncRetryStrategy",
     "AggregateFunction", "BaseBroadcastProcessFunction", "BroadcastConnectedStream",

@@ -1,4 +1,5 @@
 """PyFlink's ``pyflink.datastream.state_backend``: re-exports only."""
+from strom.api.java_wrappers import CustomStateBackend
 from strom.api.state_backend import (
     EmbeddedRocksDBStateBackend,
     FsStateBackend,
@@ -9,5 +10,5 @@ from strom.api.state_backend import (
     StateBackend,
 )
 
-__all__ = ["EmbeddedRocksDBStateBackend", "FsStateBackend", "HashMapStateBackend",
+__all__ = ["CustomStateBackend", "EmbeddedRocksDBStateBackend", "FsStateBackend", "HashMapStateBackend",
            "MemoryStateBackend", "PredefinedOptions", "RocksDBStateBackend", "StateBackend"]

@@ -64,6 +64,7 @@ class Transformation:
     is_sink: bool = False
     description: str | None = None
     check_output: bool = False  # validate every output record against output_type
+    buffer_timeout: int | None = None  # ms; None: the job's (env.set_buffer_timeout)
 
     @property
     def operator_id(self) -> str:

@@ -134,6 +134,10 @@ def build_tasks(graph: JobGraph, clock: Clock, metrics: MetricRegistry, *,
 
     tasks = []
     for v in graph.vertices:
+        vertex_config = dict(config or {})
+        timeout = chain_buffer_timeout([graph.nodes[n].buffer_timeout for n in v.nodes])
+        if timeout is not None:
+            vertex_config["buffer_timeout"] = timeout
         for s in range(v.parallelism):
             if not here((v.id, s)):
                 continue
@@ -142,7 +146,7 @@ def build_tasks(graph: JobGraph, clock: Clock, metrics: MetricRegistry, *,
                 max_parallelism=v.max_parallelism, clock=clock,
                 processing_time=ProcessingTimeService(clock),
                 metrics=metrics.group(graph.job_name, v.name, str(s)),
-                job_parameters=dict(job_parameters or {}), config=dict(config or {}),
+                job_parameters=dict(job_parameters or {}), config=dict(vertex_config),
                 attempt_number=attempt, results=results)
             position = {n: i for i, n in enumerate(v.nodes)}
             operators = [graph.nodes[n].operator_factory() for n in v.nodes]
@@ -174,3 +178,14 @@ def _restorer(plan: Any, subtask: int, parallelism: int) -> Any:
     if isinstance(plan, RestorePlan):
         return lambda op: plan.for_operator(op.operator_id, subtask, parallelism)
     return lambda op: plan(op.operator_id, subtask, parallelism)
+
+
+def chain_buffer_timeout(timeouts: list[int | None]) -> int | None:
+    """The buffer timeout of a chain from its operators' ``set_buffer_timeout`` (None where
+    unset): the smallest bound (>= 0) set, else -1 (flush when full) if one says so, else None
+    (the job's)."""
+    chosen = [t for t in timeouts if t is not None]
+    bounded = [t for t in chosen if t >= 0]
+    if bounded:
+        return min(bounded)
+    return -1 if chosen else None

@@ -8,8 +8,9 @@ watermark element from :mod:`strom.time.watermarks` (``Watermark``, ``WatermarkS
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from strom.errors import JobDefinitionError
+from strom.errors import JobDefinitionError, UnsupportedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,12 @@ class OutputTag:
     def get_id(self) -> str:
         """PyFlink-compatible accessor."""
         return self.tag_id
+
+    def get_java_output_tag(self) -> Any:
+        """Java's ``OutputTag``: strom has none (raises ``UnsupportedFeatureError``)."""
+        raise UnsupportedError(f"OutputTag({self.tag_id!r}).get_java_output_tag(): strom runs "
+                               "without a JVM; hint: pass the OutputTag itself to "
+                               "get_side_output")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, OutputTag) and other.tag_id == self.tag_id

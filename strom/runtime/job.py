@@ -27,6 +27,11 @@ class JobStatus(enum.Enum):
     def is_globally_terminal_state(self) -> bool:
         return self in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.FINISHED)
 
+    def is_terminal_state(self) -> bool:
+        """Whether the job stopped here for good on this process (globally terminal, or
+        SUSPENDED in Flink, a state strom's jobs do not take)."""
+        return self.is_globally_terminal_state()
+
 
 @dataclass(frozen=True, slots=True)
 class JobExecutionResult:
@@ -52,21 +57,67 @@ class JobExecutionResult:
         return self.accumulators.get(accumulator_name)
 
 
-class _Completed:
-    """A finished future-like value (PyFlink's JobClient methods return futures)."""
+class JobID(str):
+    """A job's id (PyFlink's ``JobID``): 32 hex digits; ``str(job_id)`` is the text."""
 
-    def __init__(self, fn: Any) -> None:
+    __slots__ = ()
+
+
+class CompletableFuture:
+    """The result of a ``JobClient`` call, available now or later (PyFlink's
+    ``CompletableFuture``): ``result(timeout)`` waits for it, ``done()`` says whether it is in.
+
+    Cancelling the future gives up on its result (``result()`` then raises
+    ``concurrent.futures.CancelledError``); it does not cancel the job (``JobClient.cancel``
+    does).
+    """
+
+    def __init__(self, fn: Callable[[float | None], Any],
+                 is_done: Callable[[], bool] = lambda: True) -> None:
         self._fn = fn
+        self._is_done = is_done
+        self._cancelled = False
 
     def result(self, timeout: float | None = None) -> Any:
+        """Wait (at most ``timeout`` seconds, or for ever) for the value and return it."""
+        if self._cancelled:
+            raise concurrent.futures.CancelledError("the future was cancelled")
         return self._fn(timeout)
+
+    def done(self) -> bool:
+        """Whether the value (or failure) is in, or the future was cancelled."""
+        return self._cancelled or self._is_done()
+
+    def cancel(self) -> bool:
+        """Give up on the value; ``False`` if it is already in."""
+        if self._cancelled:
+            return True
+        if self._is_done():
+            return False
+        self._cancelled = True
+        return True
+
+    def cancelled(self) -> bool:
+        """Whether :meth:`cancel` succeeded."""
+        return self._cancelled
+
+    def exception(self) -> BaseException | None:
+        """The failure, if the future completed with one; ``None`` otherwise (also while it
+        is still running)."""
+        if self._cancelled or not self._is_done():
+            return None
+        try:
+            self._fn(0)
+        except Exception as exc:  # the failure is the answer
+            return exc
+        return None
 
 
 class JobControl:
     """Shared between the executor running a job and its clients."""
 
     def __init__(self, job_name: str) -> None:
-        self.job_id = uuid.uuid4().hex
+        self.job_id = JobID(uuid.uuid4().hex)
         self.job_name = job_name
         self.status = JobStatus.CREATED
         self.cancel_requested = threading.Event()
@@ -142,31 +193,37 @@ class JobClient:
         self._control = control
         self._thread = thread
 
-    def get_job_id(self) -> str:
+    def get_job_id(self) -> JobID:
         return self._control.job_id
 
-    def get_job_status(self) -> _Completed:
-        return _Completed(lambda timeout: self._control.status)
+    def get_job_status(self) -> CompletableFuture:
+        return CompletableFuture(lambda timeout: self._control.status)
 
-    def cancel(self) -> _Completed:
+    def cancel(self) -> CompletableFuture:
         self._control.request_cancel()
 
         def wait(timeout: float | None) -> None:
             self._control.done.wait(timeout)
 
-        return _Completed(wait)
+        return CompletableFuture(wait, self._control.done.is_set)
 
-    def get_job_execution_result(self) -> _Completed:
-        return _Completed(self._control.wait)
+    def get_job_execution_result(self) -> CompletableFuture:
+        return CompletableFuture(self._control.wait, self._control.done.is_set)
 
-    def trigger_savepoint(self, savepoint_directory: str | None = None) -> _Completed:
+    def get_accumulators(self) -> CompletableFuture:
+        """The job's accumulators (name -> value) once it has ended (strom's functions have no
+        accumulators to update while it runs, so the map is then final)."""
+        return CompletableFuture(lambda timeout: dict(self._control.wait(timeout).accumulators),
+                                 self._control.done.is_set)
+
+    def trigger_savepoint(self, savepoint_directory: str | None = None) -> CompletableFuture:
         """Take a savepoint into ``savepoint_directory`` (None: the configured
         ``execution.checkpointing.savepoint-dir``); ``.result(timeout)`` is its path."""
         future = self._savepoint("trigger_savepoint", savepoint_directory, None)
-        return _Completed(lambda timeout: self._await(future, timeout))
+        return CompletableFuture(lambda timeout: self._await(future, timeout), future.done)
 
     def stop_with_savepoint(self, advance_to_end_of_event_time: bool = False,
-                            savepoint_directory: str | None = None) -> _Completed:
+                            savepoint_directory: str | None = None) -> CompletableFuture:
         """Take a savepoint, then stop the job (it ends FINISHED); ``.result(timeout)`` is the
         savepoint's path once the job has ended.
 
@@ -189,7 +246,7 @@ class JobClient:
                                    f"'{self._control.job_name}' did not end within {timeout} s")
             return path
 
-        return _Completed(result)
+        return CompletableFuture(result, lambda: future.done() and self._control.done.is_set())
 
     def _savepoint(self, what: str, directory: str | None, stop: str | None) -> concurrent.futures.Future:
         control = self._control

@@ -76,3 +76,42 @@ def key_expression(selector: Any, names: dict[str, Any], var: str) -> str:
         return f"{var}[{{p}}key_field]"
     names["ks"] = selector
     return f"{{p}}ks({var})"
+
+
+class ListKey(list):
+    """A list used as a key: PyFlink accepts lists as keys (it hashes their pickled bytes), so
+    strom turns a key selector's list into this hashable list. It equals the list and is a
+    ``list``; nested lists are ListKeys too. Do not modify a key."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(("ListKey", *self))
+
+
+def hashable_key(key: Any) -> Any:
+    """``key``, with the lists in it (at the top or inside tuples) made :class:`ListKey` s;
+    anything else is returned as it is (and fails later if it is unhashable)."""
+    kind = type(key)
+    if kind is list:
+        return ListKey([hashable_key(item) for item in key])
+    if kind is tuple:
+        try:
+            hash(key)
+        except TypeError:
+            return tuple(hashable_key(item) for item in key)
+    return key
+
+
+def accepting_lists(selector: Any) -> Any:
+    """``selector`` with list results made hashable (:func:`hashable_key`). A plain field
+    selector (``itemgetter``) is returned as it is, keeping the per-record fast path."""
+    if type(selector) is operator.itemgetter:
+        return selector
+
+    def key_of(value: Any, _selector: Any = selector, _plain: frozenset = HASHABLE) -> Any:
+        key = _selector(value)
+        return key if type(key) in _plain else hashable_key(key)
+
+    key_of.__wrapped__ = selector  # type: ignore[attr-defined]
+    return key_of

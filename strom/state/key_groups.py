@@ -28,7 +28,10 @@ Supported key types (canonically encoded, then hashed with CRC-32 and a murmur3 
   ``pickle.dumps(key, protocol=4)``. Caveat: this is only correct if equal objects pickle to
   equal bytes (true for plain value classes whose state is built in the same order).
 
-Rejected with :class:`~strom.errors.InvalidKeyError`: unhashable keys (``list``, ``dict``,
+A key selector's ``list`` (top-level or inside a tuple) becomes a hashable ``ListKey``, encoded by
+its items, as PyFlink accepts lists as keys.
+
+Rejected with :class:`~strom.errors.InvalidKeyError`: other unhashable keys (``list``, ``dict``,
 ``set``, mutable dataclasses) and objects that compare by identity (no ``__eq__``), which
 Flink also refuses as keys because every copy of such a key would be a different key.
 
@@ -120,6 +123,8 @@ def _encode(key: Any) -> bytes:
         return b"b" + key
     if isinstance(key, tuple):
         return b"t" + b"".join(_frame(_encode(item)) for item in key)
+    if isinstance(key, list):  # a hashable list key (strom.runtime.keys.ListKey)
+        return b"l" + b"".join(_frame(_encode(item)) for item in key)
     if isinstance(key, frozenset):
         return b"f" + b"".join(sorted(_frame(_encode(item)) for item in key))
     if isinstance(key, complex):

@@ -9,13 +9,17 @@ operator state store for list states in ``initialize_state`` and fills them in
   ``SPLIT_DISTRIBUTE``); at the same parallelism every subtask gets its own list back.
 * ``union`` (``get_union_list_state``): every new subtask gets the concatenation of all lists
   (Flink's ``UNION``).
+* ``broadcast`` (``get_broadcast_state``, a map): every subtask keeps its own copy; new subtask
+  ``i`` gets the copy of old subtask ``i % old_parallelism`` (Flink's ``BROADCAST``).
 
 Source readers keep their splits and positions in split list state, so a restore at another
 parallelism spreads the splits over the new subtasks.
 
 Snapshot format (version 1), picklable::
 
-    {"format": 1, "states": {name: {"mode": "split" | "union", "items": [...]}}}
+    {"format": 1, "states": {name: {"mode": "split" | "union" | "broadcast", "items": [...]}}}
+
+(a broadcast state's items are its ``(key, value)`` pairs).
 
 Example:
     >>> store = OperatorStateStore()
@@ -30,13 +34,74 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from strom.errors import InvalidTypeError, StateAccessError, describe
-from strom.state.descriptors import ListStateDescriptor
+from strom.state.descriptors import ListStateDescriptor, MapStateDescriptor
 
-__all__ = ["OPERATOR_STATE_FORMAT", "SPLIT", "UNION", "OperatorListState", "OperatorStateStore",
-           "redistribute"]
+__all__ = ["BROADCAST", "OPERATOR_STATE_FORMAT", "SPLIT", "UNION", "OperatorBroadcastState",
+           "OperatorListState", "OperatorStateStore", "redistribute"]
 
 OPERATOR_STATE_FORMAT = 1
-SPLIT, UNION = "split", "union"
+SPLIT, UNION, BROADCAST = "split", "union", "broadcast"
+
+
+class OperatorBroadcastState:
+    """A map kept by every subtask of an operator (PyFlink's ``BroadcastState`` as the operator
+    state store hands it out): the same updates must be applied on every subtask."""
+
+    def __init__(self, name: str, items: Iterable[tuple[Any, Any]] = ()) -> None:
+        self.name = name
+        self.mode = BROADCAST
+        self._map: dict[Any, Any] = dict(items)
+
+    def get(self, key: Any) -> Any:
+        """The value of ``key``, or ``None``."""
+        return self._map.get(key)
+
+    def contains(self, key: Any) -> bool:
+        """Whether ``key`` has a value."""
+        return key in self._map
+
+    def put(self, key: Any, value: Any) -> None:
+        """Map ``key`` to ``value``."""
+        self._map[key] = value
+
+    def put_all(self, dict_value: dict) -> None:
+        """Copy every mapping of ``dict_value`` in."""
+        self._map.update(dict_value)
+
+    def remove(self, key: Any) -> None:
+        """Delete ``key``'s mapping (if any)."""
+        self._map.pop(key, None)
+
+    def items(self) -> list[tuple[Any, Any]]:
+        """A copy of the mappings."""
+        return list(self._map.items())
+
+    def keys(self) -> list[Any]:
+        """A copy of the keys."""
+        return list(self._map)
+
+    def values(self) -> list[Any]:
+        """A copy of the values."""
+        return list(self._map.values())
+
+    def is_empty(self) -> bool:
+        """Whether there is no mapping."""
+        return not self._map
+
+    def clear(self) -> None:
+        """Delete every mapping."""
+        self._map.clear()
+
+    def update(self, items: Iterable[tuple[Any, Any]]) -> None:
+        """Replace the content with ``items`` (used by a restore)."""
+        self._map = dict(items)
+
+    @property
+    def _items(self) -> list[tuple[Any, Any]]:
+        return list(self._map.items())
+
+    def __repr__(self) -> str:
+        return f"OperatorBroadcastState({self.name!r}, {self._map!r})"
 
 
 class OperatorListState:
@@ -91,7 +156,7 @@ class OperatorStateStore:
     """The operator state of one operator subtask (Flink's ``OperatorStateStore``)."""
 
     def __init__(self) -> None:
-        self._states: dict[str, OperatorListState] = {}
+        self._states: dict[str, OperatorListState | OperatorBroadcastState] = {}
         self._restored: dict[str, dict[str, Any]] = {}
         self.is_restored = False
 
@@ -103,12 +168,23 @@ class OperatorStateStore:
         """Union-redistributed list state: every subtask gets every item on restore."""
         return self._list(state_descriptor, UNION)
 
+    def get_broadcast_state(self, state_descriptor: MapStateDescriptor) -> OperatorBroadcastState:
+        """A map every subtask keeps a copy of (Flink's ``getBroadcastState``)."""
+        if not isinstance(state_descriptor, MapStateDescriptor):
+            msg = (f"operator state: get_broadcast_state expected a MapStateDescriptor, got "
+                   f"{describe(state_descriptor)}; hint: MapStateDescriptor('rules', "
+                   "Types.STRING(), Types.PICKLED_BYTE_ARRAY())")
+            raise InvalidTypeError(msg)
+        return self._register(state_descriptor.name, BROADCAST)  # type: ignore[return-value]
+
     def _list(self, descriptor: Any, mode: str) -> OperatorListState:
         if not isinstance(descriptor, ListStateDescriptor):
             msg = (f"operator state: expected a ListStateDescriptor, got {describe(descriptor)}; "
                    "hint: ListStateDescriptor('name', Types.PICKLED_BYTE_ARRAY())")
             raise InvalidTypeError(msg)
-        name = descriptor.name
+        return self._register(descriptor.name, mode)  # type: ignore[return-value]
+
+    def _register(self, name: str, mode: str) -> OperatorListState | OperatorBroadcastState:
         existing = self._states.get(name)
         if existing is not None:
             if existing.mode != mode:
@@ -125,7 +201,11 @@ class OperatorStateStore:
                        "a new state name")
                 raise InvalidTypeError(msg)
             items = list(restored["items"])
-        state = self._states[name] = OperatorListState(name, mode, items)
+        if mode == BROADCAST:
+            state: Any = OperatorBroadcastState(name, items)
+        else:
+            state = OperatorListState(name, mode, items)
+        self._states[name] = state
         return state
 
     def names(self) -> list[str]:
@@ -165,7 +245,8 @@ def redistribute(snapshots: Sequence[dict[str, Any] | None], new_parallelism: in
     """Operator state of the old subtasks (in subtask order) -> one snapshot per new subtask.
 
     Split state at an unchanged parallelism stays where it was; union state always goes to
-    every subtask whole (as in Flink, whatever the parallelism).
+    every subtask whole (as in Flink, whatever the parallelism); broadcast state of new subtask
+    ``i`` is old subtask ``i % old_parallelism``'s.
     """
     old = list(snapshots)
     for s in old:
@@ -186,6 +267,9 @@ def redistribute(snapshots: Sequence[dict[str, Any] | None], new_parallelism: in
         for i, target in enumerate(result):
             if mode == UNION:
                 part = list(everything)
+            elif mode == BROADCAST:
+                entry = (old[i % len(old)] or {}).get("states", {}).get(name)
+                part = list(entry["items"]) if entry else []
             elif same:
                 entry = (old[i] or {}).get("states", {}).get(name)
                 part = list(entry["items"]) if entry else []

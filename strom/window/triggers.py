@@ -213,7 +213,11 @@ class _Continuous(Trigger[T, TimeWindow]):
     @abstractmethod
     def _delete_timer(self, ctx: Any, time: int) -> None: ...
 
-    def _next(self, time: int, window: Any, ctx: Any, state: Any) -> None:
+    def register_next_fire_timestamp(self, time: int, window: Any, ctx: Any,
+                                     fire_timestamp_state: Any) -> None:
+        """Record the pane's next fire time (``time`` + interval, at most the window's end)
+        in ``fire_timestamp_state`` and register a timer for it."""
+        state = fire_timestamp_state
         nxt = min(time + self.interval, window.max_timestamp())
         state.add(nxt)
         self._register_timer(ctx, nxt)
@@ -223,7 +227,7 @@ class _Continuous(Trigger[T, TimeWindow]):
         state = ctx.get_partitioned_state(self.state_desc)
         if state.get() == time:
             state.clear()
-            self._next(time, window, ctx, state)
+            self.register_next_fire_timestamp(time, window, ctx, state)
             return FIRE
         return CONTINUE
 
@@ -263,7 +267,7 @@ class ContinuousEventTimeTrigger(_Continuous[T]):
         state = ctx.get_partitioned_state(self.state_desc)
         if state.get() is None:
             ts = timestamp if timestamp is not None else 0
-            self._next(ts - java_remainder(ts, self.interval), window, ctx, state)
+            self.register_next_fire_timestamp(ts - java_remainder(ts, self.interval), window, ctx, state)
         return CONTINUE
 
     def on_event_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:
@@ -288,7 +292,7 @@ class ContinuousProcessingTimeTrigger(_Continuous[T]):
         state = ctx.get_partitioned_state(self.state_desc)
         now = ctx.get_current_processing_time()
         if state.get() is None:
-            self._next(now - java_remainder(now, self.interval), window, ctx, state)
+            self.register_next_fire_timestamp(now - java_remainder(now, self.interval), window, ctx, state)
         return CONTINUE
 
     def on_processing_time(self, time: int, window: Any, ctx: Any) -> TriggerResult:

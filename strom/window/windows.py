@@ -13,8 +13,13 @@ Example:
 """
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
+from io import BytesIO
 from typing import Any
+
+from strom.errors import InvalidTypeError
+from strom.state.type_serializer import TypeSerializer
 
 MAX_LONG = 2**63 - 1
 MIN_LONG = -(2**63)
@@ -179,13 +184,46 @@ class CountWindow(Window):
         return f"CountWindow(id={self.id})"
 
 
-class TimeWindowSerializer:
-    """PyFlink compatibility only: strom pickles windows, so this serializer has no behaviour."""
+class TimeWindowSerializer(TypeSerializer[TimeWindow]):
+    """A ``TimeWindow`` as PyFlink writes it: start and end, big-endian 64-bit (16 bytes)."""
+
+    def serialize(self, element: TimeWindow, stream: BytesIO) -> None:
+        stream.write(_TIME_WINDOW.pack(element.start, element.end))
+
+    def deserialize(self, stream: BytesIO) -> TimeWindow:
+        start, end = _TIME_WINDOW.unpack(_read(stream, _TIME_WINDOW.size, "TimeWindow"))
+        return TimeWindow(start, end)
 
 
-class CountWindowSerializer:
-    """PyFlink compatibility only: strom pickles windows, so this serializer has no behaviour."""
+class CountWindowSerializer(TypeSerializer[CountWindow]):
+    """A ``CountWindow`` as PyFlink writes it: its id, big-endian 64-bit (8 bytes)."""
+
+    def serialize(self, element: CountWindow, stream: BytesIO) -> None:
+        stream.write(_COUNT_WINDOW.pack(element.id))
+
+    def deserialize(self, stream: BytesIO) -> CountWindow:
+        (window_id,) = _COUNT_WINDOW.unpack(_read(stream, _COUNT_WINDOW.size, "CountWindow"))
+        return CountWindow(window_id)
 
 
-class GlobalWindowSerializer:
-    """PyFlink compatibility only: strom pickles windows, so this serializer has no behaviour."""
+class GlobalWindowSerializer(TypeSerializer[GlobalWindow]):
+    """The ``GlobalWindow`` as PyFlink writes it: one zero byte."""
+
+    def serialize(self, element: GlobalWindow, stream: BytesIO) -> None:
+        stream.write(b"\x00")
+
+    def deserialize(self, stream: BytesIO) -> GlobalWindow:
+        _read(stream, 1, "GlobalWindow")
+        return GlobalWindow.get()
+
+
+_TIME_WINDOW = struct.Struct(">qq")
+_COUNT_WINDOW = struct.Struct(">q")
+
+
+def _read(stream: BytesIO, size: int, what: str) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise InvalidTypeError(f"{what}Serializer.deserialize: expected {size} bytes but the "
+                               f"stream held {len(data)}")
+    return data

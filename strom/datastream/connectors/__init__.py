@@ -1,4 +1,5 @@
 """PyFlink's ``pyflink.datastream.connectors``: re-exports only."""
+from strom.api.sinks import Sink
 from strom.api.sources import NumberSequenceSource, Source
 from strom.connectors.base import DeliveryGuarantee
 from strom.datastream.connectors.file_system import (
@@ -23,4 +24,4 @@ from strom.datastream.connectors.kafka import (
 __all__ = ["BucketAssigner", "DeliveryGuarantee", "FileEnumeratorProvider", "FileSink", "FileSource",
            "FileSourceBuilder", "FileSplitAssignerProvider", "FlinkKafkaConsumer",
            "FlinkKafkaProducer", "KafkaSink", "KafkaSource", "NumberSequenceSource",
-           "OutputFileConfig", "RollingPolicy", "Semantic", "Source", "StreamFormat"]
+           "OutputFileConfig", "RollingPolicy", "Semantic", "Sink", "Source", "StreamFormat"]
