@@ -84,15 +84,17 @@ class TypeInformation:
     #: instead of copying: keyed state declared with such a type is snapshotted by reference).
     immutable_values: bool = False
 
-    def validate(self, value: object, where: str) -> None:
+    def validate(self, value: object, where: str, hint: str = _HINT) -> None:
         """Check that ``value`` is a valid value of this type.
 
         The runtime calls this on each record an operator emits when its output type is
-        declared. Nested rows, tuples, lists, maps and arrays are checked recursively.
+        declared (and on values put into typed state or side outputs). Nested rows, tuples,
+        lists, maps and arrays are checked recursively.
 
         Args:
             value: the value to check.
             where: the operator or input being checked, named in the message.
+            hint: the message's hint (by default: declare a pickled output type, or fix the function).
 
         Raises:
             InvalidTypeError: naming ``where``, the expected type, the value, its Python type,
@@ -106,7 +108,7 @@ class TypeInformation:
         outer = f" (declared {self!r})" if bad.path else ""
         msg = (f"{where}: expected {bad.expected!r}{inner}{outer} but got "
                f"{describe(bad.value)} of type {type(bad.value).__name__}{reason}; "
-               f"hint: {_HINT}")
+               f"hint: {hint}")
         raise InvalidTypeError(msg)
 
     def fast_check(self) -> Callable[[object], bool]:

@@ -7,10 +7,12 @@ watermark element from :mod:`strom.time.watermarks` (``Watermark``, ``WatermarkS
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from strom.errors import JobDefinitionError, UnsupportedError
+from strom.state.typed import Declared
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +63,20 @@ class OutputTag:
 
     def __repr__(self) -> str:
         return f"OutputTag({self.tag_id!r})"
+
+
+def side_value(tag: OutputTag, value: Any, operator: str) -> Any:
+    """``value``, checked against the type ``tag`` declares (as PyFlink fails to serialize a side
+    output record of another type): InvalidTypeError naming the operator and the tag."""
+    type_info = tag.type_info
+    if type_info is None or not hasattr(type_info, "fast_check"):
+        return value
+    check = _side_check(type_info, tag.tag_id, operator)
+    return value if check is None else check(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _side_check(type_info: Any, tag_id: str, operator: str) -> Declared | None:
+    return Declared.of(type_info, f"operator '{operator}': side output '{tag_id}'",
+                       "emit values of the OutputTag's declared type, or declare it "
+                       "Types.PICKLED_BYTE_ARRAY() for any value")

@@ -58,6 +58,7 @@ class KeyedStateBackend(ABC):
 
     current_key: Any
     key_group_range: range
+    operator_name: str | None = None  # the operator owning the state, named in type errors
     max_parallelism: int
 
     def set_current_key(self, key: Any) -> None:

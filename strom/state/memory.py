@@ -41,6 +41,7 @@ from strom.state.api import VOID_NAMESPACE, State
 from strom.state.backend import SNAPSHOT_FORMAT, KeyedStateBackend
 from strom.state.descriptors import StateDescriptor
 from strom.state.key_groups import stable_hash
+from strom.state.typed import typed_state
 from strom.time.clock import Clock
 
 __all__ = ["KeyedStateSnapshot", "MemoryStateBackend"]
@@ -86,6 +87,7 @@ class MemoryStateBackend(KeyedStateBackend):
         self.key_group_range = key_group_range
         self.max_parallelism = max_parallelism
         self.clock = clock
+        self.operator_name: str | None = None  # named in type errors of declared state types
         self._states: dict[str, Any] = {}
         self._pending: dict[str, _Pending] = {}
 
@@ -104,7 +106,7 @@ class MemoryStateBackend(KeyedStateBackend):
             msg = (f"state '{name}': unknown descriptor {describe(descriptor)}; hint: use "
                    "Value/List/Map/Reducing/AggregatingStateDescriptor")
             raise InvalidTypeError(msg)
-        created = cls(self, descriptor)
+        created = typed_state(cls, self, descriptor, self.operator_name)
         pending = self._pending.pop(name, None)
         if pending is not None:
             self._check_same(name, pending.kind, pending.ttl, descriptor.kind, ttl, "restored")

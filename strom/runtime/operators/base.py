@@ -62,6 +62,7 @@ class StreamOperator:
                 info.config.get("state_backend", "hashmap"),
                 key_group_range(info.subtask_index, info.parallelism, info.max_parallelism),
                 info.max_parallelism, info.clock)
+            self.backend.operator_name = self.name
 
     def runtime_context(self) -> StreamingRuntimeContext:
         """The PyFlink ``RuntimeContext`` handed to user functions' ``open``."""

@@ -11,7 +11,7 @@ from types import GeneratorType
 from typing import Any
 
 from strom.errors import StateAccessError, StromError, UserFunctionError, describe
-from strom.runtime.elements import OutputTag
+from strom.runtime.elements import OutputTag, side_value
 from strom.runtime.fusion import Step, compile_steps
 from strom.runtime.keys import HASHABLE, key_expression
 from strom.runtime.operators.base import UdfOperator, restore_keyed
@@ -46,7 +46,7 @@ def emitter(op: UdfOperator):
             result = as_iterable(name, result)
         for item in result:
             if type(item) is tuple and len(item) == 2 and type(item[0]) is OutputTag:
-                collect_side(item[0].tag_id, item[1], ts)
+                collect_side(item[0].tag_id, side_value(item[0], item[1], name), ts)
             else:
                 collect(item, ts)
 
@@ -130,7 +130,8 @@ class ProcessContext:
             raise UserFunctionError(
                 f"operator '{self._op.name}': ctx.output expected an OutputTag, got {describe(output_tag)}",
                 operator=self._op.name)
-        self._collect_side(output_tag.tag_id, value, self._ts if self._domain is None else self._out_ts)
+        self._collect_side(output_tag.tag_id, side_value(output_tag, value, self._op.name),
+                           self._ts if self._domain is None else self._out_ts)
 
 
 class FiresTimers:
@@ -209,7 +210,7 @@ _CALL = ("    result = {p}pe(value, {p}ctx)",
          "        result = () if result is None else {p}as_iterable({p}name, result)",
          "    for item in result:",
          "        if type(item) is tuple and item and type(item[0]) is {p}OutputTag and len(item) == 2:",
-         "            {p}collect_side(item[0].tag_id, item[1], ts)",
+         "            {p}collect_side(item[0].tag_id, {p}side_value(item[0], item[1], {p}name), ts)",
          "        else:",
          "            {EMIT}",
          "except {p}StromError:",
@@ -239,7 +240,8 @@ class ProcessOperator(FiresTimers, UdfOperator):
                  "null_key": self.null_key, "collect": self.output.collect,
                  "collect_side": self.output.collect_side, "name": self.name,
                  "backend": self.backend, "as_iterable": as_iterable, "HASHABLE": HASHABLE,
-                 "GeneratorType": GeneratorType, "OutputTag": OutputTag, "StromError": StromError}
+                 "GeneratorType": GeneratorType, "OutputTag": OutputTag, "StromError": StromError,
+                 "side_value": side_value}
         code: tuple[str, ...] = ("try:",)
         if self.key_selector is not None:
             code += tuple(line.replace("{KEY}", key_expression(self.key_selector, names, "value"))

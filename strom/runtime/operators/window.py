@@ -36,7 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from strom.errors import StromError, UnsupportedError
-from strom.runtime.elements import OutputTag
+from strom.runtime.elements import OutputTag, side_value
 from strom.runtime.operators.base import UdfOperator, restore_keyed
 from strom.runtime.operators.process import emitter
 from strom.state import (
@@ -112,7 +112,8 @@ class WindowContext(ProcessWindowFunction.Context):
 
     def output(self, output_tag: OutputTag, value: Any) -> None:
         """Emit ``value`` to a side output (with the window's timestamp)."""
-        self._op.output.collect_side(output_tag.tag_id, value, self._window.max_timestamp())
+        self._op.output.collect_side(output_tag.tag_id, side_value(output_tag, value, self._op.name),
+                                     self._window.max_timestamp())
 
 
 class _TriggerContext(Trigger.OnMergeContext):
@@ -349,7 +350,7 @@ class WindowOperator(UdfOperator):
     def late(self, value: Any, ts: Any) -> None:
         """A late element: to the late-data side output, or counted as dropped."""
         if self.late_tag is not None:
-            self.output.collect_side(self.late_tag.tag_id, value, ts)
+            self.output.collect_side(self.late_tag.tag_id, side_value(self.late_tag, value, self.name), ts)
         else:
             self.num_late_records_dropped.inc()
 
