@@ -6,6 +6,7 @@ element so that calls complete out of order; no test asserts on a duration.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any, ClassVar
 
 import pytest
@@ -17,6 +18,7 @@ from strom.datastream import (
     AsyncFunction,
     AsyncRetryStrategy,
     ProcessFunction,
+    ResultFuture,
     SinkFunction,
     StreamExecutionEnvironment,
 )
@@ -384,3 +386,58 @@ def test_exponential_backoff_delays() -> None:
     assert strategy.can_retry(10) and not strategy.can_retry(11)
     with pytest.raises(JobDefinitionError, match="max_attempts should be greater than zero"):
         AsyncRetryStrategy.fixed_delay(0, 1, None, None)
+
+
+class Completes(AsyncFunction):
+    """Flink 2.x's form: completes the ResultFuture, some elements from another thread after the
+    coroutine returned (as a client library's callback would)."""
+
+    async def async_invoke(self, value: int, result_future: ResultFuture) -> None:
+        await asyncio.sleep(latency(value))
+        if value % 3 == 0:
+            threading.Timer(0.002, result_future.complete, ([value * 10],)).start()
+        elif value == 13:
+            result_future.complete_exceptionally(ConnectionError("service down"))
+        else:
+            result_future.complete([value * 10])
+
+
+def test_a_result_future_completed_explicitly_even_after_the_coroutine_returned(executor: str) -> None:
+    env = _env(executor)
+    out = _collect(AsyncDataStream.ordered_wait(env.from_collection(list(range(12))), Completes(),
+                                                Time.seconds(30), 5))
+    assert out == [v * 10 for v in range(12)]
+
+
+def test_complete_exceptionally_fails_naming_the_element(executor: str) -> None:
+    env = _env(executor)
+    out = AsyncDataStream.unordered_wait(env.from_collection(list(range(20))), Completes(), Time.seconds(30))
+    with pytest.raises(StromError, match=r"failed on element 13: ConnectionError: service down"):
+        _collect(out)
+
+
+def test_a_result_future_completed_with_a_non_list_fails(executor: str) -> None:
+    class Scalar(AsyncFunction):
+        async def async_invoke(self, value: int, result_future: ResultFuture) -> None:
+            result_future.complete(value)
+
+    env = _env(executor)
+    out = AsyncDataStream.unordered_wait(env.from_collection([4]), Scalar(), Time.seconds(30))
+    with pytest.raises(StromError, match=r"failed on element 4: TypeError: The 'result_future' of "
+                                         r"AsyncFunction should be completed with data of list type, got 4"):
+        _collect(out)
+
+
+def test_timeout_completes_its_result_future(executor: str) -> None:
+    class Fallback(AsyncFunction):
+        async def async_invoke(self, value: int, result_future: ResultFuture) -> None:
+            await asyncio.sleep(60 if value == 3 else 0)
+            result_future.complete([value])
+
+        def timeout(self, value: int, result_future: ResultFuture) -> None:
+            result_future.complete([f"fallback {value}"])
+
+    env = _env(executor)
+    out = _collect(AsyncDataStream.ordered_wait(env.from_collection(list(range(6))), Fallback(),
+                                                Time.milliseconds(50)))
+    assert out == [0, 1, 2, "fallback 3", 4, 5]

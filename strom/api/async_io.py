@@ -24,6 +24,7 @@ from strom.api.functions import Function
 from strom.errors import JobDefinitionError, describe
 from strom.graph.transformations import Kind
 from strom.runtime.operators.async_batch_wait import AsyncBatchWaitOperator
+from strom.runtime.operators.async_result import ResultFuture
 from strom.runtime.operators.async_wait import AsyncWaitOperator
 from strom.time.durations import to_millis
 
@@ -40,7 +41,13 @@ ORDERED_BATCH_OPERATOR_NAME = "async batch wait operator (ordered)"
 
 
 class AsyncFunction(Function, Generic[IN, OUT]):
-    """Triggers one asynchronous operation per input element (PyFlink's ``AsyncFunction``)."""
+    """Triggers one asynchronous operation per input element (PyFlink's ``AsyncFunction``).
+
+    ``async_invoke(self, value)`` returns the list of results; the Flink 2.x form
+    ``async_invoke(self, value, result_future)`` completes the :class:`ResultFuture` instead
+    (``result_future.complete([...])``, maybe from a callback after the coroutine returned), and
+    ``timeout(self, value, result_future)`` likewise.
+    """
 
     async def async_invoke(self, value: Any) -> list:
         """The results for ``value`` as a list (``[]`` for none). Raise to fail the job."""
@@ -255,4 +262,4 @@ def _check_retry(strategy: Any, timeout_ms: int, where: str) -> None:
 
 
 __all__ = ["AsyncBatchFunction", "AsyncBatchFunctionDescriptor", "AsyncDataStream", "AsyncFunction",
-           "AsyncFunctionDescriptor"]
+           "AsyncFunctionDescriptor", "ResultFuture"]

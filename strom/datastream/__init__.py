@@ -1,5 +1,5 @@
 """PyFlink's ``pyflink.datastream``: re-exports only (no logic here)."""
-from strom.api.async_io import AsyncBatchFunction, AsyncDataStream, AsyncFunction
+from strom.api.async_io import AsyncBatchFunction, AsyncDataStream, AsyncFunction, ResultFuture
 from strom.api.async_retry import AsyncRetryPredicate, AsyncRetryStrategy
 from strom.api.broadcast import (
     BroadcastConnectedStream,
@@ -79,7 +79,7 @@ from strom.window.functions import ProcessWindowFunction, WindowFunction
 
 __all__ = [
     "CustomCheckpointStorage", "CustomStateBackend", "MemorySize", "SlotSharingGroup",
-    "AllWindowedStream", "WindowedStream", "AsyncDataStream", "AsyncFunction", "AsyncBatchFunction",
+    "AllWindowedStream", "WindowedStream", "AsyncDataStream", "AsyncFunction", "AsyncBatchFunction", "ResultFuture",
     "AsyncRetryPredicate", "AsyncRetryStrategy",
     "AggregateFunction", "BaseBroadcastProcessFunction", "BroadcastConnectedStream",
     "BroadcastProcessFunction", "BroadcastState", "BroadcastStream", "KeyedBroadcastProcessFunction",

@@ -5,7 +5,8 @@ from strom.api.async_io import (
     AsyncDataStream,
     AsyncFunction,
     AsyncFunctionDescriptor,
+    ResultFuture,
 )
 
 __all__ = ["AsyncBatchFunction", "AsyncBatchFunctionDescriptor", "AsyncDataStream", "AsyncFunction",
-           "AsyncFunctionDescriptor"]
+           "AsyncFunctionDescriptor", "ResultFuture"]

@@ -4,6 +4,7 @@ from strom.api.async_io import (
     AsyncBatchFunctionDescriptor,
     AsyncFunction,
     AsyncFunctionDescriptor,
+    ResultFuture,
 )
 from strom.api.async_retry import AsyncRetryPredicate, AsyncRetryStrategy
 from strom.api.checkpointed import (  # strom extra: Flink's Java interfaces, for Python
@@ -27,7 +28,7 @@ from strom.window.functions import (  # noqa: F401
 )
 
 __all__ = [*_functions_all, "AsyncFunction", "AsyncFunctionDescriptor", "AsyncBatchFunction",
-           "AsyncBatchFunctionDescriptor", "AsyncRetryPredicate",
+           "AsyncBatchFunctionDescriptor", "ResultFuture", "AsyncRetryPredicate",
            "AsyncRetryStrategy", "CheckpointListener", "CheckpointedFunction",
            "TwoPhaseCommitSinkFunction", "AscendingTimestampExtractor", "AssignerWithPeriodicWatermarks",
            "AssignerWithPunctuatedWatermarks", "BoundedOutOfOrdernessTimestampExtractor"]

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from strom.errors import StromError, UserFunctionError, describe
+from strom.runtime.operators.async_result import ResultFuture, takes_result_future
 from strom.runtime.operators.base import UdfOperator
 from strom.state.descriptors import ListStateDescriptor
 
@@ -113,6 +114,8 @@ class AsyncWaitOperator(UdfOperator):
         fn = self.function
         self._invoke = getattr(fn, self.INVOKE)
         self._on_timeout = getattr(fn, self.ON_TIMEOUT, None)
+        self._with_future = takes_result_future(self._invoke)  # async_invoke(value, result_future)
+        self._timeout_with_future = self._on_timeout is not None and takes_result_future(self._on_timeout)
         strategy = self.retry_strategy
         predicate = strategy.get_retry_predicate() if strategy is not None else None
         self._retry_on_result = predicate.result_predicate() if predicate is not None else None
@@ -204,7 +207,12 @@ class AsyncWaitOperator(UdfOperator):
     async def _call(self, entry: _Entry) -> None:
         """On the loop's thread: run the coroutine, hand the outcome to the task's mailbox."""
         try:
-            result, error = await self._invoke(entry.value), None
+            if self._with_future:
+                future: ResultFuture = ResultFuture(asyncio.get_running_loop())
+                await self._invoke(entry.value, future)
+                result, error = await future.wait(), None
+            else:
+                result, error = await self._invoke(entry.value), None
         except asyncio.CancelledError:
             return  # timed out, or the operator is closing
         except Exception as exc:
@@ -368,7 +376,10 @@ class AsyncWaitOperator(UdfOperator):
         try:
             if self._on_timeout is None:
                 raise TimeoutError(f"Async function call has timed out for input: {entry.value}")
-            result = self._on_timeout(entry.value)
+            if self._timeout_with_future:
+                result = self._timeout_result(entry)
+            else:
+                result = self._on_timeout(entry.value)
         except StromError:
             raise
         except TimeoutError as exc:
@@ -380,6 +391,18 @@ class AsyncWaitOperator(UdfOperator):
         except Exception as exc:
             raise self.fail(exc, entry.value, f"{self.ON_TIMEOUT}() of {self.WHAT}") from exc
         self._complete(entry, result)
+
+    def _timeout_result(self, entry: _Entry) -> Any:
+        """``timeout(value, result_future)``: what it completed the future with (at once)."""
+        future: ResultFuture = ResultFuture()
+        assert self._on_timeout is not None
+        self._on_timeout(entry.value, future)
+        if future.error is not None:
+            raise future.error
+        if not future.done:
+            raise TimeoutError(f"Async function call has timed out for input: {entry.value} (and "
+                               f"{self.ON_TIMEOUT}() did not complete the result_future)")
+        return future.result
 
 
 def _records(entry: _Entry) -> list[tuple[str, Any, Any]]:
