@@ -1,7 +1,8 @@
 """Metrics: counters, gauges, meters and distributions in named groups, PyFlink's MetricGroup API.
 
 Every operator gets a group scoped ``<job>.<task>.<subtask>.<operator>``; the registry keeps
-them all so the REST API and Prometheus exporter (later) can read them.
+them all so the REST API and the Prometheus endpoint (``strom.cluster.prometheus``) read them
+at request time (:meth:`MetricRegistry.values`); nothing is exported per record.
 
 Example:
     >>> group = MetricRegistry().group("job", "map", "0")
@@ -157,3 +158,34 @@ class MetricRegistry:
         if isinstance(metric, Gauge):
             return metric.get_value()
         return metric.count
+
+    def values(self, prefix: str = "") -> dict[str, Any]:
+        """Every metric whose name starts with ``prefix`` as plain values, by name without the
+        prefix: what the REST API shows, TaskManagers report and ``/metrics`` exports.
+
+        A counter gives its count, a gauge its value; a meter its count and, as
+        ``<name>.rate``, its events per second; a distribution its count and ``<name>.sum``,
+        ``<name>.min``, ``<name>.max`` (None while empty). A gauge whose function raises gives
+        the error as text (``<error: Type: message>``) instead of failing the caller.
+        """
+        out: dict[str, Any] = {}
+        for name, metric in list(self.metrics.items()):
+            if not name.startswith(prefix):
+                continue
+            short = name[len(prefix):]
+            if isinstance(metric, Gauge):
+                try:
+                    out[short] = metric.get_value()
+                except Exception as exc:  # a user gauge may raise: report it, do not fail
+                    out[short] = f"<error: {type(exc).__name__}: {exc}>"
+            elif isinstance(metric, Meter):
+                out[short] = metric.count
+                out[f"{short}.rate"] = metric.get_rate()
+            elif isinstance(metric, Distribution):
+                out[short] = metric.count
+                out[f"{short}.sum"] = metric.sum
+                out[f"{short}.min"] = metric.min
+                out[f"{short}.max"] = metric.max
+            else:
+                out[short] = metric.count
+        return out

@@ -174,6 +174,12 @@ def openapi_schema() -> dict[str, Any]:
     get = _param("get", "query", "comma-separated metric names")
     tmid = _param("taskmanagerid")
     paths: dict[str, Any] = {
+        "/metrics": {"get": {
+            "summary": "Every running job's metrics in Prometheus' text format, with Flink's "
+                       "metric names and labels (for a Prometheus scrape)",
+            "responses": {"200": {"description": "Prometheus text exposition format 0.0.4",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
+                          **_errors()}}},
         "/config": _get("The cluster's web configuration", "Config"),
         "/overview": _get("TaskManagers, slots and job counts", "Overview"),
         "/taskmanagers": _get("The TaskManagers that offered slots", "TaskManagers"),

@@ -7,6 +7,7 @@ Routes (described at ``/openapi.json``, ``strom.cluster.openapi``)::
     GET   /taskmanagers  /taskmanagers/:tmid  /taskmanagers/:tmid/metrics
     GET   /jobs/:jobid  /jobs/:jobid/plan  /jobs/:jobid/config  /jobs/:jobid/checkpoints
     GET   /jobs/:jobid/exceptions
+    GET   /metrics        running jobs' metrics, Prometheus text format (strom.cluster.prometheus)
     GET   /jobs/:jobid/metrics  /jobs/:jobid/vertices/:vertexid  (+ /metrics,
           /subtasks/metrics, /backpressure, /watermarks)
     PATCH /jobs/:jobid?mode=cancel                    cancel the job (202)
@@ -45,6 +46,7 @@ from strom.cluster import views
 from strom.cluster.client import DEFAULT_PORT, TOKEN_ENV
 from strom.cluster.dispatcher import Dispatcher, JobRecord
 from strom.cluster.openapi import openapi_schema
+from strom.cluster.prometheus import registry_for
 from strom.cluster.submission import CONTENT_TYPE
 from strom.errors import ClusterError, JobNotFoundError
 
@@ -246,6 +248,14 @@ async def submit(request: Request) -> Response:
                         status_code=202)
 
 
+async def prometheus_metrics(request: Request) -> Response:
+    """``GET /metrics``: Prometheus' text format (``strom.cluster.prometheus``)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(generate_latest(request.app.state.prometheus),
+                    media_type=CONTENT_TYPE_LATEST)
+
+
 async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_schema())
 
@@ -309,6 +319,7 @@ def create_app(dispatcher: Dispatcher, token: str | None = None,
     jid, vid = "/jobs/{jobid}", "/jobs/{jobid}/vertices/{vertexid}"
     routes = [
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/metrics", prometheus_metrics, methods=["GET"]),
         Route("/config", config, methods=["GET"]),
         Route("/overview", overview, methods=["GET"]),
         Route("/taskmanagers", taskmanagers, methods=["GET"]),
@@ -338,6 +349,7 @@ def create_app(dispatcher: Dispatcher, token: str | None = None,
                     exception_handlers={HTTPException: _http_error, ClusterError: _cluster_error,
                                         Exception: _internal_error})
     app.state.dispatcher = dispatcher
+    app.state.prometheus = registry_for(dispatcher)
     return app
 
 

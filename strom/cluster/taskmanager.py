@@ -304,11 +304,7 @@ class TaskManager:
         values: dict[str, Any] = {}
         if registry is None:
             return values
-        for name in list(registry.metrics):
-            try:
-                value = registry.value(name)
-            except Exception:  # noqa: S112 - a gauge whose function fails reports nothing
-                continue
+        for name, value in registry.values().items():  # meters' rates, distributions' sums too
             if isinstance(value, (int, float, str, bool)) or value is None:
                 values[name] = value
         return values

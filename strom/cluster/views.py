@@ -63,14 +63,7 @@ def subtask_metrics(record: JobRecord, vertex: Any, subtask: int) -> dict[str, A
     if registry is None:
         return {}
     prefix = f"{record.graph.job_name}.{vertex.name}.{subtask}."
-    out: dict[str, Any] = {}
-    for name in list(registry.metrics):
-        if name.startswith(prefix):
-            try:
-                out[name[len(prefix):]] = _number(registry.value(name))
-            except Exception as exc:  # a user gauge may raise: show it instead of failing
-                out[name[len(prefix):]] = f"<error: {type(exc).__name__}: {exc}>"
-    return out
+    return {name: _number(value) for name, value in registry.values(prefix).items()}
 
 
 def job_metrics(record: JobRecord) -> dict[str, Any]:

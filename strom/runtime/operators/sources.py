@@ -36,7 +36,14 @@ _CONTROL = object()  # timestamp slot marker of a control item in the hand-over 
 
 
 class SourceOperator(StreamOperator):
-    """Base of source heads."""
+    """Base of source heads. ``records_emitted`` counts what the source emitted: the
+    operator-level ``numRecordsOut`` metric (Flink's), what ``strom run``'s progress shows."""
+
+    records_emitted = 0
+
+    def setup(self, info: Any, output: Any) -> None:
+        super().setup(info, output)
+        self.metrics.gauge("numRecordsOut", lambda: self.records_emitted)
 
     def emit_next(self, budget: int) -> int:
         raise NotImplementedError
@@ -329,6 +336,7 @@ class ThreadedSourceOperator(SourceOperator):
     def emit_next(self, budget: int) -> int:
         q = self.queue
         n = self._forward(budget)
+        self.records_emitted += n
         if not self._space.is_set() and len(q) < self.capacity // 2:
             self._space.set()
         if q:
