@@ -64,14 +64,33 @@ def test_a_malformed_jobmanager_address_is_one_line(capsys) -> None:
     assert "expects HOST:PORT" in err and len(err.strip().splitlines()) == 1
 
 
-def test_options_after_the_script_belong_to_the_script(tmp_path) -> None:
+def test_arguments_after_the_script_belong_to_the_script(tmp_path) -> None:
     script = tmp_path / "args.py"
     script.write_text("import sys; print(sys.argv[1:])\n")
     done = subprocess.run([sys.executable, "-m", "strom", "run", str(script), "--input", "x",
-                           "-s", "y", "-d", "--web"], cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
+                           "-x", "--", "-s", "y", "-d", "--web"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['--input', 'x', '-s', 'y', '-d', '--web']"
+    assert done.stdout.strip() == "['--input', 'x', '-x', '-s', 'y', '-d', '--web']"
+
+
+@pytest.mark.parametrize("option", ["-D", "-Dparallelism.default=2", "--web", "-d", "-s",
+                                    "--verbose", "--from-savepoint=x"])
+def test_an_option_of_strom_run_after_the_script_is_refused(option, tmp_path, capsys) -> None:
+    script = tmp_path / "args.py"
+    script.write_text("raise SystemExit('the script must not run')\n")
+    assert main(["run", str(script), "--input", "x", option, "parallelism.default=2"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert f"{option} comes after the script's name" in err and "before FILE" in err
+    assert "after --" in err
+
+
+def test_run_usage_marks_only_the_script_as_required(capsys) -> None:
+    assert main(["run"]) == 2
+    usage = " ".join(capsys.readouterr().err.split())
+    assert "strom run [OPTIONS] {FILE} [SCRIPT ARGS]..." in usage
+    assert "Missing argument 'FILE'" in usage
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 ::
 
-    strom run [-s PATH] [-n] [-D key=value]... [-d | --web] FILE [SCRIPT ARGS...]   (run.py)
+    strom run [-s PATH] [-n] [-D key=value]... [-d | --web] [-v] FILE [SCRIPT ARGS...]
+                                      run a job script (run.py, _failure.py, _progress.py)
     strom list [--all] | cancel JOB | savepoint JOB [DIR] | stop [-p DIR] [--drain] JOB
           | info JOB                                   jobs on a cluster, over REST (jobs.py)
     strom cluster start [--taskmanagers N] [--slots S] | stop | status            (cluster.py)

@@ -3,8 +3,14 @@
 The script creates its own environment, so the options become the defaults every environment
 of the script starts from (``strom.api.environment.DEFAULT_CONFIGURATION``): ``-D key=value``
 sets any key, ``-s``/``--from-savepoint`` restores from a savepoint or retained checkpoint
-(Flink's ``flink run -s``), ``-n`` drops state the job no longer has. Everything after FILE
-belongs to the script (``strom run job.py --input x`` passes ``--input x`` on).
+(Flink's ``flink run -s``), ``-n`` drops state the job no longer has. The arguments after FILE
+belong to the script (``strom run job.py --input x`` passes ``--input x`` on); one of strom
+run's own options there is refused with a hint, unless it follows ``--``.
+
+A failure prints the job's error line, the user's own frames and a hint (``strom.cli._failure``;
+``-v``/``--verbose`` or ``STROM_DEBUG=1`` print everything). Ctrl-C cancels the job (its
+``close()`` methods run), says so in one line and exits with 130. On a terminal a bounded job
+shows its progress (``strom.cli._progress``).
 
 ``-d``/``--detached`` submits the script's jobs to the session cluster (``strom cluster
 start``) and prints their ids (``execution.target: remote``, ``execution.attached: false``).
@@ -24,7 +30,9 @@ from typing import Annotated, Any
 
 import typer
 
-from strom.cli._common import FAILED, OK, USAGE, parse_settings, say
+from strom.cli._common import FAILED, INTERRUPTED, OK, USAGE, parse_settings, say
+from strom.cli._failure import debugging, report
+from strom.cli._progress import show_progress
 
 CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True,
            "allow_interspersed_args": False}
@@ -32,8 +40,12 @@ CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True,
 
 def run(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="the job script; arguments after it are the "
-                                             "script's", show_default=False)],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="the job script",
+                                        show_default=False)],
+    script_args: Annotated[list[str] | None, typer.Argument(
+        metavar="SCRIPT ARGS", show_default=False,
+        help="arguments for the script (its sys.argv[1:]); strom's own options go before "
+             "FILE, and anything after -- goes to the script as it is")] = None,
     from_savepoint: Annotated[str | None, typer.Option(
         "-s", "--from-savepoint", metavar="PATH",
         help="restore the job's state from a savepoint or retained checkpoint: a savepoint or "
@@ -58,10 +70,21 @@ def run(
         "--no-compat-globals",
         help="do not pre-define the PyFlink names some published examples use without "
              "importing them")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "-v", "--verbose", help="on failure, print the full traceback including strom's "
+                                "internal frames (also STROM_DEBUG=1)")] = False,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", show_default=False,
+        help="show records processed and their rate while a bounded job runs (default: on "
+             "when stderr is a terminal)")] = None,
 ) -> int:
     """Run a job script (pyflink imports are served by strom)."""
+    args = _script_args([*(script_args or []), *ctx.args])
+    if args is None:
+        return USAGE
     if not os.path.isfile(file):
-        say("run", f"no such job script: {file!r}")
+        say("run", f"no such job script: {file!r}; hint: strom run [OPTIONS] FILE "
+                   "[SCRIPT ARGS]...")
         return USAGE
     settings = parse_settings("run", dynamic)
     if settings is None:
@@ -87,16 +110,41 @@ def run(
     if web and server is None:
         return FAILED
     try:
-        return _run_script(file, list(ctx.args), settings, bool(from_savepoint),
-                           no_compat_globals)
+        return _run_script(file, args, settings, bool(from_savepoint), no_compat_globals,
+                           verbose or debugging(), progress)
     finally:
         if server is not None:
             server[0].stop_listening()
             server[1].stop()
 
 
+def _script_args(args: list[str]) -> list[str] | None:
+    """The script's arguments: an option of ``strom run`` among them is refused (None, after
+    saying where it belongs) rather than silently passed on; after ``--`` all pass as they are."""
+    if "--" in args:
+        cut = args.index("--")
+        head, tail = args[:cut], args[cut + 1:]
+    else:
+        head, tail = args, []
+    for arg in head:
+        name = arg.split("=", 1)[0]
+        if name in _OWN_OPTIONS or (name.startswith("-D") and len(name) > 2 and name[1] == "D"):
+            say("run", f"{arg} comes after the script's name, so it would go to the script, "
+                       "but it is an option of strom run; put it before FILE (strom run "
+                       f"{arg} ... FILE), or after -- to pass it to the script (strom run FILE "
+                       f"-- {arg} ...)")
+            return None
+    return head + tail
+
+
+_OWN_OPTIONS = frozenset({"-s", "--from-savepoint", "-n", "--allow-non-restored-state", "-D",
+                          "-d", "--detached", "--web", "--no-compat-globals", "-v", "--verbose",
+                          "--progress", "--no-progress"})
+
+
 def _run_script(path: str, args: list[str], settings: dict[str, str], restoring: bool,
-                no_compat_globals: bool) -> int:
+                no_compat_globals: bool, verbose: bool = False,
+                progress: bool | None = None) -> int:
     from strom.api.environment import set_default_configuration
     from strom.compat import article_globals, install_pyflink_alias
     from strom.errors import ClusterError, JobDefinitionError
@@ -115,19 +163,25 @@ def _run_script(path: str, args: list[str], settings: dict[str, str], restoring:
 
         local_cluster()
     try:
-        runpy.run_path(path, init_globals=init, run_name="__main__")
+        with show_progress(progress):
+            runpy.run_path(path, init_globals=init, run_name="__main__")
+    except KeyboardInterrupt:  # the runtime has cancelled the job and run close() by now
+        say("run", "Ctrl-C: the job was cancelled")
+        return INTERRUPTED
     except ClusterError as exc:
         say("run", str(exc))
         return FAILED
     except JobDefinitionError as exc:
         if not remote or "cannot be submitted" not in str(exc):
-            raise
+            say("run", report(exc, verbose, path))
+            return FAILED
         say("run", str(exc))
         return FAILED
     except Exception as exc:
         restore = _restore_failure(exc) if restoring else None
         if restore is None:
-            raise
+            say("run", report(exc, verbose, path))
+            return FAILED
         where = settings["execution.state-recovery.path"]
         text = str(restore) if where in str(restore) else f"restore from {where}: {restore}"
         say("run", text)

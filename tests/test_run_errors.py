@@ -1,0 +1,162 @@
+"""What a user sees from `strom run` when things go wrong, tried as a new user would, in a real
+subprocess: a failing record prints the job's error line, the user's own frames and a hint
+(strom's internal frames only with --verbose or STROM_DEBUG=1), on the embedded runtime and on
+TaskManager processes; Ctrl-C cancels the job cleanly (close() runs, one line, exit 130); the
+progress line of a bounded job."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+FAILING = """\
+from pyflink.datastream import StreamExecutionEnvironment
+
+
+def parse(line):
+    return int(line)
+
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.from_collection(["1", "2", "x"]).map(parse).print()
+env.execute("parsing")
+"""
+
+
+def _run(tmp_path: Path, source: str, *options: str, env: dict[str, str] | None = None,
+         name: str = "job.py") -> subprocess.CompletedProcess:
+    script = tmp_path / name
+    script.write_text(source)
+    return subprocess.run([sys.executable, "-m", "strom", "run", *options, str(script)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "STROM_DEBUG": "", **(env or {})})
+
+
+@pytest.mark.parametrize("parallelism", ["1", "2"], ids=["embedded", "taskmanagers"])
+def test_a_failing_record_shows_the_error_the_users_frame_and_a_hint(tmp_path,
+                                                                     parallelism) -> None:
+    done = _run(tmp_path, FAILING, "-D", f"parallelism.default={parallelism}")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("strom run: job 'parsing' failed: operator 'Map'")
+    assert "failed on element 'x'" in lines[0] and "ValueError: invalid literal" in lines[0]
+    assert f'File "{tmp_path / "job.py"}", line 5, in parse' in done.stderr
+    assert "    return int(line)" in lines
+    assert lines[-1].startswith("hint: ") and "--verbose" in lines[-1]
+    assert "Traceback (most recent call last)" not in done.stderr
+    assert f"{os.sep}strom{os.sep}" not in done.stderr.replace(str(tmp_path), "")
+    assert len(lines) <= 6
+
+
+@pytest.mark.parametrize("how", ["--verbose", "STROM_DEBUG=1"])
+def test_verbose_or_strom_debug_show_the_internal_frames(tmp_path, how) -> None:
+    options, env = (["--verbose"], None) if how == "--verbose" else ([], {"STROM_DEBUG": "1"})
+    done = _run(tmp_path, FAILING, *options, env=env)
+    assert done.returncode == 1
+    assert "Traceback (most recent call last)" in done.stderr
+    assert f"strom{os.sep}runtime{os.sep}" in done.stderr
+    assert "UserFunctionError" in done.stderr and "ValueError" in done.stderr
+
+
+def test_an_error_in_the_script_itself_points_at_its_line(tmp_path) -> None:
+    done = _run(tmp_path, "import os\n\nprint(undefined_name)\n")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == "strom run: NameError: name 'undefined_name' is not defined"
+    assert f'File "{tmp_path / "job.py"}", line 3, in <module>' in done.stderr
+    assert "runpy" not in done.stderr and "Traceback (most recent" not in done.stderr
+
+
+def test_a_script_that_does_not_parse_names_file_and_line(tmp_path) -> None:
+    done = _run(tmp_path, "x = (1,\n")
+    assert done.returncode == 1
+    assert "SyntaxError" in done.stderr and "job.py" in done.stderr and "line 1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+ENDLESS = """\
+import sys
+import time
+
+from pyflink.common import WatermarkStrategy
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream.connectors.number_seq import NumberSequenceSource
+from pyflink.datastream.functions import MapFunction
+
+MARK = sys.argv[1]
+
+
+class Slow(MapFunction):
+    def open(self, runtime_context):
+        with open(MARK + ".open", "a") as f:
+            f.write("opened\\n")
+
+    def map(self, value):
+        time.sleep(0.005)
+        return value
+
+    def close(self):
+        with open(MARK, "a") as f:
+            f.write("closed\\n")
+
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.from_source(NumberSequenceSource(0, 10**12), WatermarkStrategy.no_watermarks(), "numbers") \\
+    .map(Slow()).filter(lambda v: False).print()
+env.execute("endless")
+"""
+
+
+@pytest.mark.parametrize("parallelism", ["1", "2"], ids=["embedded", "taskmanagers"])
+def test_ctrl_c_cancels_the_job_cleanly(tmp_path, parallelism) -> None:
+    script = tmp_path / "endless.py"
+    script.write_text(ENDLESS)
+    mark = tmp_path / "closed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "strom", "run", "-D", f"parallelism.default={parallelism}",
+         str(script), str(mark)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        opened = Path(f"{mark}.open")
+        deadline = time.monotonic() + 60
+        while not (opened.exists() and len(opened.read_text().splitlines()) == int(parallelism)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the job did not start"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "strom run: Ctrl-C: the job was cancelled"]
+    assert mark.read_text().splitlines() == ["closed"] * int(parallelism)
+
+
+BOUNDED = """\
+from pyflink.datastream import StreamExecutionEnvironment
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.from_collection(list(range(3000))).map(lambda v: v * 2).filter(lambda v: False).print()
+env.execute("bounded")
+"""
+
+
+def test_progress_shows_records_and_rate_only_when_asked_or_on_a_terminal(tmp_path) -> None:
+    shown = _run(tmp_path, BOUNDED, "--progress")
+    assert shown.returncode == 0, shown.stderr
+    summary = [line for line in shown.stderr.splitlines() if "source records" in line]
+    assert len(summary) == 1 and "job 'bounded' finished: 3,000 source records" in summary[0]
+    assert "/s)" in summary[0]
+    quiet = _run(tmp_path, BOUNDED)  # stderr is a pipe here, not a terminal
+    assert quiet.returncode == 0 and quiet.stderr == ""
