@@ -1409,8 +1409,6 @@ def test_execute_and_collect_typed_string(env: StreamExecutionEnvironment) -> No
         assert sorted_by_str(list(results)) == sorted_by_str(list(_EXEC_COLLECT_ROWS))
 
 
-@pytest.mark.xfail(strict=True, reason="collecting a KeyedStream: PyFlink returns Row(f0=key, f1=value) "
-                                       "(its internal keyed-stream record), strom returns the value")
 def test_execute_and_collect_keyed_stream(env: StreamExecutionEnvironment) -> None:
     # mirrors PyFlink test_data_stream.py::CommonDataStreamTests::test_execute_and_collect (KeyedStream part)
     test_data = [("pyflink", 1), ("datastream", 2), ("pyflink", 1), ("collect", 2)]

@@ -561,6 +561,15 @@ class KeyedStream(DataStream):
     def _key_selector(self) -> Any:
         return self._ks
 
+    def execute_and_collect(self, job_execution_name: str | None = None,
+                            limit: int | None = None) -> Any:
+        """Run the job and return the keyed stream's records as PyFlink does: ``Row(f0=key,
+        f1=value)`` per value (what PyFlink's Java keyed stream carries), partitioned by key into
+        the one collecting subtask (so each producing subtask's order is kept)."""
+        ks = self._ks
+        pairs = self.map(lambda value: Row(f0=ks(value), f1=value)).name("Collect key and value")
+        return pairs.set_parallelism(1).execute_and_collect(job_execution_name, limit)
+
     def process(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Run a KeyedProcessFunction: keyed state, timers, side outputs."""
         require_methods(func, ("process_element",), "process", "KeyedProcessFunction")

@@ -1,0 +1,34 @@
+"""PyFlink's own DataStream test modules, run unchanged against strom, pass at least as many tests
+as they did when this floor was set (tests/tools/pyflink_yardstick.py runs them).
+
+Marked ``yardstick`` (not in the default run: it needs PyFlink's test modules, downloaded from
+GitHub or given with ``STROM_PYFLINK_TESTS``, and ~30 s); ``.ci/run`` runs it with
+``STROM_REQUIRE_YARDSTICK=1``, so missing sources fail there instead of skipping.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.tools.pyflink_yardstick import SourcesUnavailable, find_sources, run, summary
+
+pytestmark = pytest.mark.yardstick
+
+#: passing tests reached (of 135 applicable; 19 more need a JVM). Raise it when strom gets better.
+FLOOR = 134
+
+
+def test_pyflink_datastream_tests_pass_at_least_the_floor() -> None:
+    try:
+        sources = find_sources()
+    except SourcesUnavailable as exc:
+        if os.environ.get("STROM_REQUIRE_YARDSTICK"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    results = run(sources)
+    errors = [e for r in results.values() for e in r.errors]
+    assert not errors, "PyFlink test modules failed to load:\n" + "\n".join(errors)
+    passing, applicable = summary(results)
+    failures = "\n".join(f for r in results.values() for f in r.failed)
+    assert passing >= FLOOR, f"{passing} of {applicable} applicable tests pass (floor {FLOOR}):\n{failures}"
