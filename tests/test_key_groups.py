@@ -214,7 +214,7 @@ def test_router_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     router = KeyGroupRouter(4)
     for i in range(500):
         router.channel(i)
-        assert len(router._cache) <= 50
+        assert len(router.routes) <= 50
     assert router.channel(7) == operator_index(assign_key_group(7, 128), 4, 128)
 
 

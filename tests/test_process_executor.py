@@ -460,3 +460,36 @@ def test_a_heartbeat_timeout_shorter_than_the_heartbeat_interval_is_refused() ->
     with pytest.raises(JobExecutionError, match=r"heartbeat.timeout: '500 ms' \(500 ms\) is not "
                                                 "longer than the TaskManagers' heartbeat"):
         env.execute()
+
+
+def test_the_frame_reader_yields_every_frame_whatever_the_chunking() -> None:
+    import random
+    import socket
+
+    from strom.runtime.network.frames import FrameReader, encode
+
+    rnd = random.Random(7)
+    frames = [(rnd.randrange(100), rnd.randrange(5),
+               rnd.randbytes(rnd.choice([0, 1, 9, 100, 5000, 70_000, 300_000])))
+              for _ in range(200)]
+    data = b"".join(encode(*f) for f in frames)
+    a, b = socket.socketpair()
+
+    def write() -> None:
+        i = 0
+        while i < len(data):
+            k = rnd.randrange(1, 100_000)
+            a.sendall(data[i:i + k])
+            i += k
+        a.sendall(encode(1, 0, b"x" * 50)[:20])  # the stream ends inside a frame
+        a.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    reader = FrameReader(b, size=1 << 16)  # smaller than some frames: it grows
+    got = []
+    while (batch := reader.frames()) is not None:
+        got.extend(batch)
+    writer.join()
+    b.close()
+    assert got == frames

@@ -101,7 +101,8 @@ class KeyGroups(Partitioner):
     name = "HASH"
 
     def selector(self, num_channels: int, subtask: int, max_parallelism: int) -> Selector:
-        route = KeyGroupRouter(num_channels, max_parallelism).channel
+        router = KeyGroupRouter(num_channels, max_parallelism)
+        route = router.channel
         ks = self.key_selector
 
         def by_key(value: Any) -> int:
@@ -116,6 +117,9 @@ class KeyGroups(Partitioner):
             except InvalidKeyError as exc:
                 raise InvalidKeyError(f"{exc} (element {describe(value)})") from None
 
+        # for writers that inline the cache hit: routes[key_selector(value)], else by_key(value)
+        by_key.key_selector = ks  # type: ignore[attr-defined]
+        by_key.routes = router.routes  # type: ignore[attr-defined]
         return by_key
 
 

@@ -132,6 +132,23 @@ class RecordWriter:
 
             return single
 
+        routes = getattr(selector, "routes", None)
+        if routes is not None:  # key groups: the cached channel of the key, inline
+            key_of = selector.key_selector  # type: ignore[attr-defined]
+
+            def by_key(value: Any, ts: Any) -> None:
+                try:
+                    c = routes[key_of(value)]
+                except Exception:  # a new key, an unhashable one, a failing selector: the full path
+                    c = selector(value)
+                vals = values[c]
+                vals.append(value)
+                timestamps[c].append(ts)
+                if len(vals) >= size:
+                    flush_one(c)
+
+            return by_key
+
         def partitioned(value: Any, ts: Any) -> None:
             c = selector(value)
             vals = values[c]

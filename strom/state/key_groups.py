@@ -235,20 +235,22 @@ class KeyGroupRouter:
     """Routes keys to output channels (downstream subtasks) of a key-group-hash partitioner.
 
     ``channel`` is on the per-record path: on a cache hit it is a single dict lookup. The cache
-    is cleared when it grows past 100 000 keys. Not thread-safe; one router per output.
+    (:attr:`routes`, key -> channel; a caller may read it directly and call ``channel`` on a
+    miss) is cleared when it grows past 100 000 keys, never replaced. Not thread-safe; one
+    router per output.
 
     Args:
         parallelism: the number of downstream subtasks.
         max_parallelism: the number of key groups.
     """
 
-    __slots__ = ("parallelism", "max_parallelism", "_cache")
+    __slots__ = ("parallelism", "max_parallelism", "routes")
 
     def __init__(self, parallelism: int, max_parallelism: int = DEFAULT_MAX_PARALLELISM) -> None:
         _check_parallelism(parallelism, max_parallelism)
         self.parallelism = parallelism
         self.max_parallelism = max_parallelism
-        self._cache: dict[Any, int] = {}
+        self.routes: dict[Any, int] = {}
 
     def channel(self, key: Any) -> int:
         """The downstream subtask for ``key``.
@@ -257,7 +259,7 @@ class KeyGroupRouter:
             InvalidKeyError: ``key`` is ``None`` (Flink has no null keys) or cannot be hashed.
         """
         try:
-            return self._cache[key]
+            return self.routes[key]
         except (KeyError, TypeError):
             return self._miss(key)
 
@@ -268,7 +270,7 @@ class KeyGroupRouter:
             raise InvalidKeyError(msg)
         group = stable_hash(key) % self.max_parallelism
         index = group * self.parallelism // self.max_parallelism
-        cache = self._cache
+        cache = self.routes
         if len(cache) >= _ROUTER_CACHE_LIMIT:
             cache.clear()
         cache[key] = index

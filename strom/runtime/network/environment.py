@@ -22,11 +22,9 @@ from strom.runtime.network.frames import (
     EVENT,
     HELLO,
     MARSHALLED,
+    FrameReader,
     encode,
-    read_frame,
 )
-
-READ_BUFFER = 1 << 16
 
 
 class _Connection:
@@ -146,50 +144,40 @@ class NetworkEnvironment:
 
     def _read_data(self, conn: _Connection) -> None:
         """Consumer side: deliver frames to this attempt's input channels."""
-        stream = conn.sock.makefile("rb", buffering=READ_BUFFER)
+        reader = FrameReader(conn.sock)
         try:
-            hello = read_frame(stream)
-            if hello is None or hello[1] != HELLO or hello[2] != repr(self.attempt).encode():
+            frames = reader.frames()
+            if not frames or frames[0][1] != HELLO or frames[0][2] != repr(self.attempt).encode():
                 conn.close()  # a connection of another attempt
                 return
             with self._lock:
                 self._accepted.append(conn)
             inputs, grant = self.inputs, conn.grant
-            while True:
-                frame = read_frame(stream)
-                if frame is None:
-                    return
-                channel, kind, payload = frame
-                if kind == BATCH or kind == MARSHALLED or kind == EVENT:
-                    inputs[channel].deliver(kind, payload, grant)
-                else:
-                    raise ValueError(f"unexpected frame kind {kind} on a data connection")
+            del frames[0]
+            while frames is not None:
+                for channel, kind, payload in frames:
+                    if kind == BATCH or kind == MARSHALLED or kind == EVENT:
+                        inputs[channel].deliver(kind, payload, grant)
+                    else:
+                        raise ValueError(f"unexpected frame kind {kind} on a data connection")
+                frames = reader.frames()
         except (OSError, ValueError, KeyError) as exc:
             if not conn.closed and not self._closing:
                 self._fail(exc)
-        finally:
-            with contextlib.suppress(OSError):
-                stream.close()
 
     def _read_credit(self, conn: _Connection, attempt: Any) -> None:
         """Producer side: credit announcements from the consumer process."""
-        stream = conn.sock.makefile("rb", buffering=READ_BUFFER)
+        reader = FrameReader(conn.sock, 1 << 12)
         outputs = self.outputs
         try:
-            while True:
-                frame = read_frame(stream)
-                if frame is None:
-                    return
-                channel, kind, payload = frame
-                if kind != CREDIT:
-                    raise ValueError(f"unexpected frame kind {kind} on a credit connection")
-                outputs[channel].add_credit(COUNT.unpack(payload)[0])
+            while (frames := reader.frames()) is not None:
+                for channel, kind, payload in frames:
+                    if kind != CREDIT:
+                        raise ValueError(f"unexpected frame kind {kind} on a credit connection")
+                    outputs[channel].add_credit(COUNT.unpack(payload)[0])
         except (OSError, ValueError, KeyError) as exc:
             if not conn.closed and not self._closing and attempt == self.attempt:
                 self._fail(exc)
-        finally:
-            with contextlib.suppress(OSError):
-                stream.close()
 
     def _fail(self, exc: BaseException) -> None:
         if self.on_error is not None:
