@@ -35,6 +35,11 @@ class Configuration:
     """
 
     def __init__(self, other: Configuration | None = None, j_configuration: Any = None) -> None:
+        if isinstance(j_configuration, Configuration):
+            # PyFlink wraps the Java configuration it is given: settings go through to it. strom's
+            # stand-in for a Java configuration is a Configuration, which is shared likewise.
+            self._data = j_configuration._data
+            return
         if j_configuration is not None:
             msg = ("Configuration(j_configuration=...): strom has no Java configuration to wrap; "
                    "hint: Configuration(other) copies a configuration, "

@@ -86,10 +86,13 @@ class JavaEnvironment:
         raise JvmRequired(f"_j_stream_execution_environment.{name}(): a Java method")
 
 
-class JavaConfiguration:
-    """get_j_env_configuration(...): the environment's configuration, with Java's method names."""
+class JavaConfiguration(Configuration):
+    """get_j_env_configuration(...): the environment's configuration (its settings shared), with
+    Java's method names too; Configuration(j_configuration=...) wraps it as PyFlink wraps Java's."""
 
     def __init__(self, env):
+        super().__init__()
+        self._data = env._configuration._data
         self.env = env
 
     def setString(self, key, value):
