@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from strom.common import Time, WatermarkStrategy
+from strom.common import RestartStrategies, Time, WatermarkStrategy
 from strom.datastream import (
     AsyncBatchFunction,
     AsyncDataStream,
@@ -25,7 +25,16 @@ from strom.runtime.operators.async_batch_wait import AsyncBatchWaitOperator
 from strom.testing import OneInputHarness
 from strom.time.clock import ManualClock
 from strom.time.watermarks import Watermark as Mark
-from tests.test_async_io import ByValue, CheckNotLate, EveryTenth, latency
+from tests.test_async_io import (
+    RESTORE_RUN,
+    ByValue,
+    CheckNotLate,
+    EveryTenth,
+    FailOnceAfterACheckpoint,
+    Remember,
+    advance_clock,
+    latency,
+)
 
 
 class Batched(AsyncBatchFunction):
@@ -227,3 +236,31 @@ def test_buffered_and_in_flight_elements_are_checkpointed_and_invoked_again(orde
     assert sorted((r.value, r.timestamp) for r in out[mark + 1:]) == [((40, 4, 2), 50), ((50, 4, 2), 50)]
     if ordered:
         assert [r.value[0] for r in out if not isinstance(r, Mark)] == [10, 20, 30, 40, 50]
+
+
+class QuickBatch(AsyncBatchFunction):
+    async def async_invoke_batch(self, inputs: list) -> list:
+        await asyncio.sleep(0.001 * (inputs[0] % 3))
+        return inputs
+
+
+@pytest.mark.in_process("deterministic checkpoints and timers on a ManualClock")
+@pytest.mark.parametrize("ordered", [True, False])
+def test_a_restart_from_a_checkpoint_loses_no_buffered_or_in_flight_element(executor: str,
+                                                                             ordered: bool) -> None:
+    RESTORE_RUN.clear()
+    RESTORE_RUN["out"] = []
+    clock = RESTORE_RUN["clock"] = ManualClock(0)
+    env = _env(executor)
+    env.clock = clock
+    env.enable_checkpointing(20)
+    env.set_restart_strategy(RestartStrategies.fixed_delay_restart(1, 0))
+    wait = AsyncDataStream.ordered_wait_batch if ordered else AsyncDataStream.unordered_wait_batch
+    n = 1000
+    source = env.from_collection(list(range(n))).map(advance_clock)
+    # at a checkpoint up to 10 batches of 7 are in flight and up to 6 records buffered
+    (wait(source, QuickBatch(), Time.seconds(30), batch_size=7, capacity=10).uid("async batch")
+     .map(FailOnceAfterACheckpoint()).add_sink(Remember()))
+    result = env.execute("async batch restore")
+    assert RESTORE_RUN.get("failed") and result.restarts == 1
+    assert set(RESTORE_RUN["out"]) == set(range(n))
