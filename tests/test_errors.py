@@ -374,10 +374,10 @@ def test_keyed_connected_streams_reject_bad_keys(env: Any, key: Any) -> None:
 def test_jvm_only_calls_warn_once_that_they_have_no_effect() -> None:
     import warnings
 
-    from strom.api import environment
+    from strom.api import configuration
     from strom.datastream import StreamExecutionEnvironment
 
-    environment._WARNED.discard("add_jars")
+    configuration._WARNED_CALLS.discard("add_jars")
     env = StreamExecutionEnvironment.get_execution_environment()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

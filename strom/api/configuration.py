@@ -461,8 +461,8 @@ class ExecutionConfig:
 
     def disable_closure_cleaner(self) -> ExecutionConfig:
         """See :meth:`enable_closure_cleaner`: recorded, warns once that it has no effect."""
-        _java_only("ExecutionConfig.disable_closure_cleaner",
-                   "strom has no Java closures to clean (cloudpickle ships Python functions)")
+        warn_no_effect("ExecutionConfig.disable_closure_cleaner",
+                       "strom has no Java closures to clean (cloudpickle ships Python functions)")
         self._closure_cleaner = False
         return self
 
@@ -478,9 +478,9 @@ class ExecutionConfig:
     def disable_generic_types(self) -> ExecutionConfig:
         """Forbid Java's generic (Kryo) types. strom's records are pickled Python objects, as
         PyFlink's are, so nothing changes: recorded, warns once."""
-        _java_only("ExecutionConfig.disable_generic_types",
-                   "strom has no Java generic (Kryo) types; declare output_type to have records "
-                   "checked")
+        warn_no_effect("ExecutionConfig.disable_generic_types",
+                       "strom has no Java generic (Kryo) types; declare output_type to have "
+                       "records checked")
         self._generic_types = False
         return self
 
@@ -568,13 +568,14 @@ class ExecutionConfig:
         return False
 
 
-_JAVA_WARNED: set[str] = set()
+_WARNED_CALLS: set[str] = set()
 
 
-def _java_only(call: str, why: str) -> None:
-    """Warn once per process that a Java-only switch changes nothing in strom."""
-    if call not in _JAVA_WARNED:
-        _JAVA_WARNED.add(call)
+def warn_no_effect(call: str, why: str) -> None:
+    """Warn once per process that a JVM-only call changes nothing in strom (PyFlink jobs make
+    them freely, so they are accepted rather than refused)."""
+    if call not in _WARNED_CALLS:
+        _WARNED_CALLS.add(call)
         warnings.warn(f"{call}(): {why}; the call has no effect on strom.", RuntimeWarning,
                       stacklevel=3)
 

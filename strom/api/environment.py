@@ -23,7 +23,6 @@ import json
 import os
 import random
 import threading
-import warnings
 from typing import Any
 
 from strom.api.checkpoint_config import CheckpointConfig
@@ -33,6 +32,7 @@ from strom.api.configuration import (
     ExecutionConfig,
     RestartStrategyConfiguration,
     TimeCharacteristic,
+    warn_no_effect,
 )
 from strom.api.datastream import DataStream
 from strom.api.file_source import FileSplitSource, TextLineFormat
@@ -103,7 +103,6 @@ class StreamExecutionEnvironment:
         self._transformations: dict[int, Transformation] = {}
         self._pending_sinks: set[int] = set()  # sinks of the next job; cleared by execute
         self._next_id = 1
-        self._parallelism = 1
         self._chaining = True
         self._time_characteristic = TimeCharacteristic.EventTime
         self._buffer_timeout = 100
@@ -113,7 +112,6 @@ class StreamExecutionEnvironment:
         self._gc_young_threshold = 50_000  # see strom/runtime/executors/_gc.py
         self.clock: Clock = SystemClock()
         self.executor: str | None = None  # None: chosen per job (see the module docstring)
-        self._parallelism_set = False
         self._python = PythonDependencies()
         self._slot_sharing_groups: dict[str, SlotSharingGroup] = {}
         self._changelog: bool | None = None
@@ -183,12 +181,21 @@ class StreamExecutionEnvironment:
     def set_parallelism(self, parallelism: int) -> StreamExecutionEnvironment:
         if not isinstance(parallelism, int) or parallelism < 1:
             raise JobDefinitionError(f"set_parallelism: expected an int >= 1, got {parallelism!r}")
-        self._parallelism = parallelism
-        self._parallelism_set = True
+        self._config.set_parallelism(parallelism)
         return self
 
     def get_parallelism(self) -> int:
         return self._parallelism
+
+    @property
+    def _parallelism(self) -> int:
+        """The default parallelism: ``get_config().set_parallelism``'s (the same setting), or 1."""
+        chosen = self._config.get_parallelism()
+        return 1 if chosen == ExecutionConfig.PARALLELISM_DEFAULT else chosen
+
+    @property
+    def _parallelism_set(self) -> bool:
+        return self._config.get_parallelism() != ExecutionConfig.PARALLELISM_DEFAULT
 
     def set_max_parallelism(self, max_parallelism: int) -> StreamExecutionEnvironment:
         self._config.set_max_parallelism(max_parallelism)
@@ -277,11 +284,11 @@ class StreamExecutionEnvironment:
     def add_jars(self, *jars_path: str) -> None:
         """Accepted so PyFlink jobs port unchanged; strom needs no jars (its connectors are
         Python), so the jars are not used: says so once per process."""
-        _jvm_only("add_jars", "strom's connectors are Python; the jars are not loaded")
+        warn_no_effect("add_jars", "strom's connectors are Python; the jars are not loaded")
 
     def add_classpaths(self, *classpaths: str) -> None:
         """Accepted so PyFlink jobs port unchanged; strom has no JVM classpath: says so once."""
-        _jvm_only("add_classpaths", "strom runs without a JVM; the classpaths are not used")
+        warn_no_effect("add_classpaths", "strom runs without a JVM; the classpaths are not used")
 
     def add_python_file(self, file_path: str) -> None:
         """Make a Python dependency importable by the job's functions on every executor: a
@@ -587,17 +594,6 @@ class StreamExecutionEnvironment:
                               ("Data Sink" if t.is_sink else "Operator"), "contents": t.name,
                               "parallelism": t.parallelism, "predecessors": preds})
         return json.dumps({"nodes": nodes}, indent=2)
-
-
-_WARNED: set[str] = set()
-
-
-def _jvm_only(call: str, why: str) -> None:
-    """Warn once per process that a JVM-only call is ignored (PyFlink jobs call them freely)."""
-    if call not in _WARNED:
-        _WARNED.add(call)
-        warnings.warn(f"{call}(): {why}; the call has no effect on strom.", RuntimeWarning,
-                      stacklevel=3)
 
 
 def _as_row(element: Any, names: list[str]) -> Any:

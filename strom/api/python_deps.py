@@ -108,6 +108,9 @@ def _on_path(entry: str) -> None:
 
 def _extract(archive: str, target: str, force: bool) -> str:
     folder = os.path.join(os.getcwd(), target)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise JobDefinitionError(f"python archive {archive!r}: cannot extract it into {folder!r}, "
+                                 "which is a file; hint: give add_python_archive a target_dir")
     if force or not os.path.isdir(folder):
         if not os.path.exists(archive):
             raise JobDefinitionError(f"python archive {archive!r} (add_python_archive) does not "

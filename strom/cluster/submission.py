@@ -44,6 +44,12 @@ class JobSubmission:
     job_parameters: dict[str, str] | None = None
     clock: Any = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the configuration is unpickled first: its python_dependencies entry makes the modules
+        # of add_python_file importable before the graph's functions need them
+        state = dict(vars(self))
+        return {"config": state.pop("config"), **state}
+
 
 def pack(submission: JobSubmission) -> bytes:
     """The submission as bytes for ``POST /jobs``; raises ``JobDefinitionError`` naming the

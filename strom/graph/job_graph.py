@@ -90,6 +90,13 @@ def build_job_graph(job_name: str, transformations: list[Transformation], *,
         raise JobDefinitionError(
             "execute(): no sinks defined in the job. Hint: add print(), add_sink(...) or sink_to(...) "
             "to at least one stream.")
+    for t in list(nodes.values()):  # creation order: inputs come first
+        if t.slot_sharing_group is None and t.inputs:
+            # as in Flink, an operator without a group inherits its inputs' common group
+            groups = {nodes[src].slot_sharing_group
+                      for i in t.inputs for src, _, _ in _resolve(i, by_id)}
+            if len(groups) == 1:
+                nodes[t.id] = replace(t, slot_sharing_group=groups.pop())
 
     edges: list[StreamEdge] = []
     for t in nodes.values():
