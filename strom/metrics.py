@@ -164,8 +164,9 @@ class MetricRegistry:
         prefix: what the REST API shows, TaskManagers report and ``/metrics`` exports.
 
         A counter gives its count, a gauge its value; a meter its count and, as
-        ``<name>.rate``, its events per second; a distribution its count and ``<name>.sum``,
-        ``<name>.min``, ``<name>.max`` (None while empty). A gauge whose function raises gives
+        ``<name>_rate``, its events per second; a distribution its count and ``<name>_sum``,
+        ``<name>_min``, ``<name>_max`` (None while empty; Flink's REST API names a histogram's
+        parts ``<name>_min`` and so on the same way). A gauge whose function raises gives
         the error as text (``<error: Type: message>``) instead of failing the caller.
         """
         out: dict[str, Any] = {}
@@ -180,12 +181,12 @@ class MetricRegistry:
                     out[short] = f"<error: {type(exc).__name__}: {exc}>"
             elif isinstance(metric, Meter):
                 out[short] = metric.count
-                out[f"{short}.rate"] = metric.get_rate()
+                out[f"{short}_rate"] = metric.get_rate()
             elif isinstance(metric, Distribution):
                 out[short] = metric.count
-                out[f"{short}.sum"] = metric.sum
-                out[f"{short}.min"] = metric.min
-                out[f"{short}.max"] = metric.max
+                out[f"{short}_sum"] = metric.sum
+                out[f"{short}_min"] = metric.min
+                out[f"{short}_max"] = metric.max
             else:
                 out[short] = metric.count
         return out

@@ -145,10 +145,10 @@ def test_metrics_parse_and_match_the_rest_api(running) -> None:
     assert sample(operator + "mine_answer", source_task, "measured") == 42
     assert sample(operator + "mine_events", source_task, "measured") == N
     assert sample(operator + "mine_events_rate", source_task, "measured") == pytest.approx(
-        rest_source["0.measured.mine.events.rate"])
+        rest_source["0.measured.mine.events_rate"])
     assert sample(operator + "mine_sizes", source_task, "measured") == N
     assert sample(operator + "mine_sizes_sum", source_task, "measured") == \
-        rest_source["0.measured.mine.sizes.sum"] == sum(i % 10 for i in range(N))
+        rest_source["0.measured.mine.sizes_sum"] == sum(i % 10 for i in range(N))
     assert sample(operator + "mine_sizes_max", source_task, "measured") == 9
     assert sample(operator + "mine_sizes_min", source_task, "measured") == 0
     # the source's own operator metric, what `strom run`'s progress counts

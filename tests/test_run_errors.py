@@ -160,3 +160,48 @@ def test_progress_shows_records_and_rate_only_when_asked_or_on_a_terminal(tmp_pa
     assert "/s)" in summary[0]
     quiet = _run(tmp_path, BOUNDED)  # stderr is a pipe here, not a terminal
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+@pytest.mark.parametrize(("returned", "named"), [
+    ("'late'", "returned 'late' of type str"),
+    ("None", "returned None of type NoneType"),
+    ("1.5", "returned 1.5 of type float"),
+    ("True", "returned True of type bool"),
+])
+def test_a_timestamp_assigner_returning_no_int_fails_at_the_assigner(env, returned,
+                                                                    named) -> None:
+    from strom.api.watermarks import WatermarkStrategy
+    from strom.datastream.window import TumblingEventTimeWindows
+    from strom.errors import JobExecutionError, UserFunctionError, find_cause
+
+    strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(
+        eval(f"lambda value, previous: {returned}"))  # noqa: S307 - the parametrized literal
+    env.from_collection([1, 2, 3]).assign_timestamps_and_watermarks(strategy).name("stamp") \
+        .key_by(lambda v: v % 2).window(TumblingEventTimeWindows.of(1000)) \
+        .reduce(lambda a, b: a + b).print()
+    with pytest.raises(JobExecutionError) as failed:
+        env.execute("stamped")
+    cause = find_cause(failed.value, UserFunctionError)
+    assert cause is not None and cause.operator == "stamp" and cause.element == 1
+    message = str(cause)
+    assert "operator 'stamp'" in message and named in message
+    assert "expected an int (milliseconds since the epoch)" in message and "Hint:" in message
+    assert "has no timestamp" not in str(failed.value)
+
+
+def test_an_integral_timestamp_of_another_type_is_taken_as_an_int(env) -> None:
+    from strom.api.functions import ProcessFunction
+    from strom.api.watermarks import WatermarkStrategy
+
+    class Millis(int):
+        """An integral number that is not an int (as numpy's int64 is)."""
+
+    class Stamps(ProcessFunction):
+        def process_element(self, value, ctx):
+            yield value, type(ctx.timestamp()).__name__, ctx.timestamp()
+
+    strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(
+        lambda value, previous: Millis(value * 1000))
+    got = list(env.from_collection([1, 2]).assign_timestamps_and_watermarks(strategy)
+               .process(Stamps()).execute_and_collect())
+    assert sorted(got) == [(1, "int", 1000), (2, "int", 2000)]

@@ -193,7 +193,7 @@ def report(error: BaseException, verbose: bool, script: str | None = None) -> st
             lines.append("in your code (most recent call last):")
             for frame in frames:
                 lines.extend(frame.lines())
-    lines.append(f"hint: {_VERBOSE}" if "hint:" in lines[0] else _hint(error))
+    lines.append(f"hint: {_VERBOSE}" if "hint:" in lines[0].lower() else _hint(error))
     return "\n".join(lines)
 
 

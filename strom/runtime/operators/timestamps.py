@@ -16,9 +16,10 @@ clock is read per record by :class:`TimestampsAndWatermarksOperator`.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
-from strom.errors import StromError
+from strom.errors import StromError, describe
 from strom.runtime.operators.base import StreamOperator
 from strom.runtime.output import Output
 from strom.time.watermarks import MAX_WATERMARK, MIN_WATERMARK, Watermark
@@ -127,6 +128,7 @@ class TimestampsAndWatermarksOperator(StreamOperator):
 
     def _build_process_element(self, emitter: WatermarkEmitter) -> Any:
         assign, generator, collect, fail = self.assigner, self.generator, self.output.collect, self.fail
+        checked = self._checked_timestamp
         on_event = generator.on_event
         min_ts = MIN_WATERMARK
         if getattr(generator, "inline_max_timestamp", False):
@@ -134,6 +136,8 @@ class TimestampsAndWatermarksOperator(StreamOperator):
             def process_element(value: Any, ts: Any) -> None:
                 try:
                     t = assign(value, min_ts if ts is None else ts)
+                    if type(t) is not int:
+                        t = checked(value, t)
                     collect(value, t)
                     if t > generator.max_timestamp:
                         generator.max_timestamp = t
@@ -149,6 +153,8 @@ class TimestampsAndWatermarksOperator(StreamOperator):
             def process_element(value: Any, ts: Any) -> None:
                 try:
                     t = assign(value, min_ts if ts is None else ts)
+                    if type(t) is not int:
+                        t = checked(value, t)
                     collect(value, t)
                     if t > inner.max_timestamp:
                         inner.max_timestamp = t
@@ -164,6 +170,8 @@ class TimestampsAndWatermarksOperator(StreamOperator):
         def process_element(value: Any, ts: Any) -> None:
             try:
                 t = assign(value, min_ts if ts is None else ts)
+                if type(t) is not int:
+                    t = checked(value, t)
                 collect(value, t)
                 on_event(value, t, emitter)
             except StromError:
@@ -172,6 +180,15 @@ class TimestampsAndWatermarksOperator(StreamOperator):
                 raise fail(exc, value, "record") from exc
 
         return process_element
+
+    def _checked_timestamp(self, value: Any, t: Any) -> int:
+        """The slow path of an assigned timestamp that is not an ``int``: another integral
+        number (numpy's int64, ...) becomes an int; anything else (a float, a str, None, a bool)
+        fails here, naming the value and its type, instead of later at a window as a record
+        without a timestamp. Timestamps are Flink's longs; PyFlink's serializer takes no other."""
+        if isinstance(t, numbers.Integral) and not isinstance(t, bool):
+            return int(t)
+        raise self.fail(TypeError(_timestamp_problem(t)), value, "record")
 
     def _on_periodic(self, _time: int) -> None:
         try:
@@ -204,6 +221,23 @@ class TimestampsAndWatermarksOperator(StreamOperator):
 
     def snapshot_state(self) -> dict:
         return {}
+
+
+def _timestamp_problem(t: Any) -> str:
+    """What is wrong with a timestamp an assigner returned, with a hint."""
+    if t is None:
+        hint = ("every record needs a timestamp: give records without one a timestamp (the "
+                "record's previous one is the assigner's second argument) or filter them out "
+                "before assign_timestamps_and_watermarks")
+    elif isinstance(t, str):
+        hint = ("parse it into milliseconds, e.g. int(datetime.fromisoformat(s).timestamp() * "
+                "1000) or int(s)")
+    elif isinstance(t, float):
+        hint = "return int(...) of it (timestamps are whole milliseconds)"
+    else:
+        hint = "return the event time as int milliseconds since the epoch"
+    return (f"the timestamp assigner returned {describe(t)} of type {type(t).__name__}, "
+            f"expected an int (milliseconds since the epoch). Hint: {hint}")
 
 
 class IngestionTimeOutput:
