@@ -1,11 +1,13 @@
 // strom dashboard: a small single-page app over the REST API (no build step).
 // Pages are hash routes (#/overview, #/jobs, #/jobs/<id>/<tab>, #/taskmanagers, #/demo);
-// the current page polls the API every REFRESH_MS. dagre lays out the job graph, uPlot draws
+// the current page polls the API every refresh interval. dagre lays out the job graph, uPlot draws
 // the charts (both vendored under web/vendor/).
 "use strict";
 
-const REFRESH_MS = Number(new URLSearchParams(location.search).get("refresh")) || 1000;
-const HISTORY = 300; // chart points kept (5 minutes at one a second)
+// How often the page polls: ?refresh=<ms> in the address, else the server's refresh-interval
+// (GET /config, as Flink's web.refresh-interval), else 3 s.
+const REFRESH_OVERRIDE_MS = Number(new URLSearchParams(location.search).get("refresh")) || 0;
+const HISTORY = 300; // chart points kept (15 minutes at one per 3 s)
 const MIN_EPOCH_MS = 1e12; // a watermark below this is not wall time: no lag is shown
 const TOKEN_KEY = "strom.dashboard.token";
 const CHECKPOINT_ROWS = 20; // the newest checkpoints the history table shows
@@ -55,8 +57,31 @@ const fmt = {
     return i ? `${b.toFixed(1)} ${units[i]}` : `${b} B`;
   },
   time: (ms) => (typeof ms === "number" && ms > 0 ? new Date(ms).toLocaleString() : "–"),
-  clock: (ms) => (typeof ms === "number" && ms > 0 ? new Date(ms).toLocaleTimeString() : "–"),
+  clock(ms) { // the time of day, with the date when it is not today's
+    if (typeof ms !== "number" || ms <= 0) return "–";
+    const d = new Date(ms);
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  },
 };
+
+// Make `parent`'s children look like `children` (detached nodes built afresh each poll),
+// touching only what differs, so a poll that changes a few numbers re-lays out little.
+function patch(parent, children) {
+  const old = parent.childNodes;
+  if (old.length !== children.length) { parent.replaceChildren(...children); return; }
+  children.forEach((fresh, i) => {
+    const node = old[i];
+    if (node.nodeType !== fresh.nodeType || node.nodeName !== fresh.nodeName) {
+      node.replaceWith(fresh);
+    } else if (node.nodeType === Node.TEXT_NODE) {
+      if (node.nodeValue !== fresh.nodeValue) node.nodeValue = fresh.nodeValue;
+    } else {
+      for (const { name } of [...node.attributes]) if (!fresh.hasAttribute(name)) node.removeAttribute(name);
+      for (const { name, value } of fresh.attributes) if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+      patch(node, [...fresh.childNodes]);
+    }
+  });
+}
 
 function stateBadge(state) { return el("span", { class: `state ${state}` }, state); }
 
@@ -105,8 +130,12 @@ class OverviewPage {
   constructor(root, { jobsOnly = false } = {}) {
     this.jobsOnly = jobsOnly;
     this.cards = el("div", { class: "cards" });
-    this.running = el("tbody");
-    this.done = el("tbody");
+    const open = (ev) => {
+      const tr = ev.target.closest("tr[data-job-id]");
+      if (tr && !ev.target.closest("a")) location.hash = `#/jobs/${tr.dataset.jobId}`;
+    };
+    this.running = el("tbody", { onclick: open });
+    this.done = el("tbody", { onclick: open });
     const head = () => el("thead", {}, el("tr", {}, ["Job", "State", "Start time", "Duration", "Tasks"]
       .map((t) => el("th", {}, t))));
     root.append(
@@ -121,22 +150,21 @@ class OverviewPage {
     if (!this.jobsOnly) {
       const card = (label, value, id) => el("div", { class: "card", id },
         el("div", { class: "label" }, label), el("div", { class: "value" }, value));
-      this.cards.replaceChildren(
+      patch(this.cards, [
         card("TaskManagers", overview.taskmanagers, "card-taskmanagers"),
         card("Task slots", `${overview["slots-available"]} free of ${overview["slots-total"]}`, "card-slots"),
         card("Running jobs", overview["jobs-running"], "card-running"),
         card("Finished", overview["jobs-finished"], "card-finished"),
         card("Cancelled", overview["jobs-cancelled"], "card-cancelled"),
-        card("Failed", overview["jobs-failed"], "card-failed"));
+        card("Failed", overview["jobs-failed"], "card-failed")]);
     }
-    const row = (j) => el("tr", { class: "clickable", "data-job-id": j.jid,
-                                  onclick: () => { location.hash = `#/jobs/${j.jid}`; } },
+    const row = (j) => el("tr", { class: "clickable", "data-job-id": j.jid },
       el("td", {}, el("a", { href: `#/jobs/${j.jid}` }, j.name)), el("td", {}, stateBadge(j.state)),
       el("td", {}, fmt.time(j["start-time"])), el("td", {}, fmt.ms(j.duration)),
       el("td", {}, `${j.tasks.running} running of ${j.tasks.total}`));
     const terminal = new Set(["FINISHED", "CANCELED", "FAILED"]);
     const sorted = jobs.jobs.slice().sort((a, b) => b["start-time"] - a["start-time"]);
-    const fill = (body, list) => body.replaceChildren(...(list.length ? list.map(row)
+    const fill = (body, list) => patch(body, (list.length ? list.map(row)
       : [el("tr", {}, el("td", { colspan: 5, class: "empty" }, "none"))]));
     fill(this.running, sorted.filter((j) => !terminal.has(j.state)));
     fill(this.done, sorted.filter((j) => terminal.has(j.state)));
@@ -155,7 +183,7 @@ class TaskManagersPage {
     const { taskmanagers } = await api("/taskmanagers");
     const details = await Promise.all(taskmanagers.map((tm) =>
       api(`/taskmanagers/${encodeURIComponent(tm.id)}`).catch(() => ({}))));
-    this.body.replaceChildren(...taskmanagers.map((tm, i) => {
+    patch(this.body, taskmanagers.map((tm, i) => {
       const m = details[i].metrics || {};
       return el("tr", { "data-taskmanager-id": tm.id },
         el("td", {}, tm.id), el("td", {}, tm.path), el("td", { class: "num" }, tm.slotsNumber),
@@ -234,7 +262,7 @@ class JobPage {
     const job = await api(`/jobs/${this.jid}`);
     this.job = job;
     this.title.textContent = job.name;
-    this.badge.replaceChildren(stateBadge(job.state));
+    patch(this.badge, [stateBadge(job.state)]);
     const running = !["FINISHED", "CANCELED", "FAILED", "CANCELLING"].includes(job.state);
     this.cancelButton.disabled = !running;
     this.savepointButton.disabled = job.state !== "RUNNING";
@@ -296,7 +324,7 @@ class JobPage {
       node.group.dataset.busy = m.busy;
       node.group.dataset.backpressure = m.backpressure;
     }
-    this.vertexBody.replaceChildren(...job.vertices.map((v) => {
+    patch(this.vertexBody, job.vertices.map((v) => {
       const m = metrics[v.id] || {};
       const level = m.backpressure <= 0.1 ? "ok" : m.backpressure <= 0.5 ? "low" : "high";
       const lag = m.watermark != null && m.watermark > MIN_EPOCH_MS ? fmt.ms(Math.max(0, Date.now() - m.watermark)) : "–";
@@ -372,7 +400,7 @@ class JobPage {
         const series = [{}].concat(job.vertices.map((v, i) => ({
           label: truncate(v.name, 28), stroke: PALETTE[i % PALETTE.length], width: 1.5, value: (u, x) => value(x),
         })));
-        return { key, plot: new uPlot({ width, height: 200, series, axes: [{}, { size: 60 }],
+        return { key, plot: new uPlot({ width, height: 200, series, axes: [{}, COMPACT_AXIS],
           legend: { live: false } }, [[]].concat(job.vertices.map(() => [])), box) };
       });
       this.chartsKey = job.vertices.map((v) => v.id).join();
@@ -387,11 +415,11 @@ class JobPage {
     const card = (label, value) => el("div", { class: "card" }, el("div", { class: "label" }, label),
       el("div", { class: "value" }, value));
     const latest = cp.latest.completed;
-    this.cpCounts.replaceChildren(card("Completed", cp.counts.completed), card("In progress", cp.counts.in_progress),
+    patch(this.cpCounts, [card("Completed", cp.counts.completed), card("In progress", cp.counts.in_progress),
       card("Failed", cp.counts.failed), card("Restored", cp.counts.restored),
       card("Latest completed", latest ? `#${latest.id}, ${fmt.ms(latest.end_to_end_duration)}` : "none"),
-      card("Average duration", fmt.ms(cp.summary.end_to_end_duration.avg)));
-    this.cpBody.replaceChildren(...(cp.history.length ? cp.history.slice(0, CHECKPOINT_ROWS).map((c) => el("tr", { "data-checkpoint-id": c.id },
+      card("Average duration", fmt.ms(cp.summary.end_to_end_duration.avg))]);
+    patch(this.cpBody, (cp.history.length ? cp.history.slice(0, CHECKPOINT_ROWS).map((c) => el("tr", { "data-checkpoint-id": c.id },
       el("td", { class: "num" }, c.id), el("td", {}, stateBadge(c.status)), el("td", {}, c.checkpoint_type),
       el("td", {}, fmt.clock(c.trigger_timestamp)), el("td", { class: "num" }, fmt.ms(c.end_to_end_duration)),
       el("td", { class: "num" }, fmt.ms(c.alignment_duration)), el("td", { class: "num" }, fmt.ms(c.sync_duration)),
@@ -494,16 +522,16 @@ class DemoPage {
     const card = (label, value) => el("div", { class: "card" }, el("div", { class: "label" }, label),
       el("div", { class: "value" }, value));
     this.chartRates(feed.counts);
-    this.cards.replaceChildren(...Object.entries(feed.counts).sort().map(([k, v]) => card(k.replace(/_/g, " "), fmt.int(v))));
+    patch(this.cards, Object.entries(feed.counts).sort().map(([k, v]) => card(k.replace(/_/g, " "), fmt.int(v))));
     const when = (rec) => ["last_ms", "timestamp", "window_end"].map((k) => rec[k]).find((v) => typeof v === "number");
-    this.alertBody.replaceChildren(...(this.alerts.length ? this.alerts.map(({ output, record, text, timestamp }) => {
+    patch(this.alertBody, (this.alerts.length ? this.alerts.map(({ output, record, text, timestamp }) => {
       const kind = output.replace("_alert", "");
       return el("tr", { class: "alert" }, el("td", { class: `alert-${kind}` }, kind),
         el("td", {}, record.user_id ?? record.user ?? "–"), el("td", {}, fmt.time(timestamp ?? when(record))),
         el("td", { class: "details", title: JSON.stringify(record) }, text || JSON.stringify(record)));
     }) : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, "no alert yet"))]));
     const latest = [...this.metrics.values()].sort((a, b) => (when(b.record) || 0) - (when(a.record) || 0)).slice(0, 20);
-    this.metricBody.replaceChildren(...latest.map(({ record }) => el("tr", {},
+    patch(this.metricBody, latest.map(({ record }) => el("tr", {},
       el("td", {}, record.user_id ?? record.user ?? "–"), el("td", {}, fmt.time(when(record))),
       el("td", { class: "num" }, fmt.int(record.total)),
       el("td", { class: "details", title: JSON.stringify(record) }, Object.entries(record.counts || {})
@@ -529,7 +557,7 @@ class DemoPage {
       if (this.plot) this.plot.destroy();
       this.plot = new uPlot({ width: Math.max(300, this.chartBox.clientWidth - 24), height: 200,
         series: [{}].concat(names.map((n, i) => ({ label: n.replace(/_/g, " "), stroke: PALETTE[i % PALETTE.length],
-          width: 1.5, value: (u, v) => fmt.rate(v) }))), axes: [{}, { size: 60 }], legend: { live: false } },
+          width: 1.5, value: (u, v) => fmt.rate(v) }))), axes: [{}, COMPACT_AXIS], legend: { live: false } },
       [[]].concat(names.map(() => [])), this.chartBox);
       this.plotKey = names.join();
     }
@@ -539,6 +567,8 @@ class DemoPage {
 
 // -- colours -----------------------------------------------------------------------------
 
+const COMPACT = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+const COMPACT_AXIS = { size: 56, values: (u, ticks) => ticks.map((v) => COMPACT.format(v)) };
 const PALETTE = ["#2f6fdb", "#e4572e", "#29a36a", "#9b59b6", "#f2a541", "#17a2b8", "#c0392b", "#6c757d"];
 
 function busyColour(busy, backpressure) {
@@ -613,9 +643,11 @@ function askToken(message) {
 }
 
 async function start() {
+  let refreshMs = REFRESH_OVERRIDE_MS || 3000;
   try {
     const config = await api("/config");
     document.getElementById("version").textContent = config["flink-revision"] || "";
+    refreshMs = REFRESH_OVERRIDE_MS || config["refresh-interval"] || refreshMs;
   } catch (e) {
     if (e.status === 401) { askToken(e.message); return; }
   }
@@ -623,7 +655,7 @@ async function start() {
     () => { document.getElementById("nav-demo").hidden = true; });
   route();
   clearInterval(app.timer);
-  app.timer = setInterval(tick, REFRESH_MS);
+  app.timer = setInterval(tick, refreshMs);
 }
 
 takeTokenFromUrl();
