@@ -139,8 +139,31 @@ def test_ctrl_c_cancels_the_job_cleanly(tmp_path, parallelism) -> None:
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert [line for line in err.splitlines() if line.strip()] == [
-        "strom run: Ctrl-C: the job was cancelled"]
+        "strom run: Ctrl-C: the job 'endless' was cancelled"]
     assert mark.read_text().splitlines() == ["closed"] * int(parallelism)
+
+
+def test_ctrl_c_while_no_job_runs_says_so(tmp_path) -> None:
+    script = tmp_path / "waits.py"
+    script.write_text("import pathlib, sys, time\npathlib.Path(sys.argv[1]).touch()\n"
+                      "time.sleep(60)\n")
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "strom", "run", str(script), str(ready)], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert err.strip() == "strom run: Ctrl-C: interrupted (no job was running)"
 
 
 BOUNDED = """\

@@ -26,7 +26,7 @@ from strom.cli._common import (
     say,
 )
 
-JobArgument = Annotated[str, typer.Argument(help="the job's id (or a unique prefix of it)",
+JobArgument = Annotated[str, typer.Argument(metavar="JOB", help="the job's id (or a unique prefix of it)",
                                             show_default=False)]
 TimeoutOption = Annotated[float, typer.Option("--timeout", metavar="SECONDS",
                                               help="how long to wait")]
@@ -119,6 +119,7 @@ def cancel(job: JobArgument, jobmanager: JobManagerOption = None, token: TokenOp
 def savepoint(
     job: JobArgument,
     target_directory: Annotated[str | None, typer.Argument(
+        metavar="DIR",
         help="where to write the savepoint (default: the job's "
              "execution.checkpointing.savepoint-dir)", show_default=False)] = None,
     jobmanager: JobManagerOption = None, token: TokenOption = None,

@@ -148,6 +148,7 @@ def _run_script(path: str, args: list[str], settings: dict[str, str], restoring:
     from strom.api.environment import set_default_configuration
     from strom.compat import article_globals, install_pyflink_alias
     from strom.errors import ClusterError, JobDefinitionError
+    from strom.runtime.job import add_job_listener, remove_job_listener
 
     set_default_configuration(settings)
     install_pyflink_alias()
@@ -162,11 +163,19 @@ def _run_script(path: str, args: list[str], settings: dict[str, str], restoring:
         from strom.cluster.minicluster import local_cluster  # imports while the script does
 
         local_cluster()
+    started: list[Any] = []  # the jobs the script starts, to say what Ctrl-C interrupted
+
+    def on_start(control: Any, graph: Any, executor: Any) -> None:
+        started.append(control)
+
+    add_job_listener(on_start)
     try:
         with show_progress(progress):
             runpy.run_path(path, init_globals=init, run_name="__main__")
     except KeyboardInterrupt:  # the runtime has cancelled the job and run close() by now
-        say("run", "Ctrl-C: the job was cancelled")
+        cut = [c for c in started if getattr(c.status, "name", "") != "FINISHED"]
+        say("run", f"Ctrl-C: the job '{cut[-1].job_name}' was cancelled" if cut
+            else "Ctrl-C: interrupted (no job was running)")
         return INTERRUPTED
     except ClusterError as exc:
         say("run", str(exc))
@@ -187,6 +196,7 @@ def _run_script(path: str, args: list[str], settings: dict[str, str], restoring:
         say("run", text)
         return FAILED
     finally:
+        remove_job_listener(on_start)
         set_default_configuration(None)
     return OK
 

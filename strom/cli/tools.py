@@ -17,6 +17,7 @@ from strom.cli._common import FAILED, OK, USAGE, say
 
 def checkpoints(
     dir: Annotated[str, typer.Argument(
+        metavar="DIR",
         help="a checkpoint base dir, a job dir, a savepoint dir or one checkpoint (local path, "
              "file://, s3://)", show_default=False)],
     no_verify: Annotated[bool, typer.Option(
@@ -48,6 +49,7 @@ class AliasAction(enum.StrEnum):
 
 def alias(
     action: Annotated[AliasAction, typer.Argument(
+        metavar="ACTION",
         help="write or remove the strom_pyflink_alias.pth file", show_default=False)],
     site_dir: Annotated[str | None, typer.Option(
         "--site-dir", metavar="DIR",

@@ -104,7 +104,8 @@ class RestClient:
             reason = getattr(exc, "reason", exc)
             raise ClusterError(f"cannot reach the cluster at {self.endpoint.url} ({reason}); "
                                "hint: start one with `strom cluster start`, or point to it "
-                               "with -D rest.address=... -D rest.port=...") from None
+                               "with -m HOST:PORT (strom list, info, cancel, ...) or -D "
+                               "rest.address=... -D rest.port=... (strom run)") from None
         return json.loads(raw) if raw else None
 
     def _refused(self, method: str, path: str, exc: urllib.error.HTTPError) -> ClusterError:
