@@ -20,7 +20,13 @@ from strom.errors import StateMigrationError
 from strom.runtime.channels import Channel, RecordWriter
 from strom.runtime.context import TaskInfo
 from strom.runtime.elements import END_OF_PARTITION, EndOfPartition
-from strom.runtime.fusion import TERMINAL, Step, compile_source_loop, compile_steps
+from strom.runtime.fusion import (
+    TERMINAL,
+    Step,
+    compile_batch,
+    compile_source_loop,
+    compile_steps,
+)
 from strom.runtime.operators.base import StreamOperator
 from strom.runtime.operators.sources import (
     END,
@@ -115,7 +121,7 @@ class StreamTask:
         self.backpressured_ns = 0
         self._blocked_since: int | None = None
         self._opened_ns = 0
-        self._handlers: list[tuple[Any, Any, Any, Any]] = []
+        self._handlers: list[tuple[Any, Any, Any, Any, Any]] = []
         self.fusion = info.config.get("fusion", True)
         # Buffer timeout (ms, Flink's execution.buffer-timeout): a step that feeds channels ends
         # (and so flushes) once it has run that long, so no record waits in an output buffer much
@@ -162,10 +168,13 @@ class StreamTask:
         head = self.head
         if len(self.gates) == 2:
             self._handlers = [
-                (head.process_element1, head.process_watermark1, None, 1),
-                (head.process_element2, head.process_watermark2, None, 2)]
+                (head.process_element1, head.process_watermark1, None, 1, None),
+                (head.process_element2, head.process_watermark2, None, 2, None)]
         elif self.gates:
-            self._handlers = [(head.process_element, head.process_watermark, head.process_status, 1)]
+            # a fused head also takes whole batches: no call per record off the channel
+            batch = compile_batch(*fused[0]) if 0 in fused else None
+            self._handlers = [(head.process_element, head.process_watermark, head.process_status,
+                               1, batch)]
         metrics = self.info.metrics
         metrics.gauge("numRecordsIn", lambda: self.records_in)
         metrics.gauge("numRecordsOut", lambda: sum(w.records_out for w in self.writers))
@@ -399,16 +408,21 @@ class StreamTask:
             return MORE
         return status
 
-    def _process_batch(self, process: Any, values: list, timestamps: list, ch: Channel,
-                       deadline: int | None) -> bool:
-        """Process a batch in slices; if the step is due midway, put the rest back on the channel.
+    def _process_batch(self, process: Any, batch: Any, values: list, timestamps: list,
+                       ch: Channel, deadline: int | None) -> bool:
+        """Process a batch in slices (``batch(values, timestamps)`` when the head has a fused
+        batch entry, else ``process`` per record); if the step is due midway, put the rest back
+        on the channel.
 
         Returns True when the batch was cut short."""
         n, i, clock_ns = len(values), 0, self.info.clock.monotonic_ns
         while i < n:
             started, end = clock_ns(), min(n, i + self.slice)
-            for value, ts in zip(values[i:end], timestamps[i:end]):
-                process(value, ts)
+            if batch is not None:
+                batch(values[i:end], timestamps[i:end])
+            else:
+                for value, ts in zip(values[i:end], timestamps[i:end]):
+                    process(value, ts)
             self.records_in += end - i
             i = end
             self._adapt(started)
@@ -428,7 +442,8 @@ class StreamTask:
         deadline = clock_ns() + self.step_ns if self.step_ns is not None else None
         pts = self.info.processing_time
         blocked = self.blocked
-        for gate, (process, process_wm, process_status, input_no) in zip(self.gates, self._handlers):
+        for gate, (process, process_wm, process_status, input_no, batch) in zip(self.gates,
+                                                                               self._handlers):
             if gate.finished:
                 continue
             offset = gate.offset
@@ -442,10 +457,13 @@ class StreamTask:
                         values, timestamps = item
                         budget -= 1
                         if deadline is None and pts.next_deadline is None:
-                            for value, ts in zip(values, timestamps):
-                                process(value, ts)
+                            if batch is not None:
+                                batch(values, timestamps)
+                            else:
+                                for value, ts in zip(values, timestamps):
+                                    process(value, ts)
                             self.records_in += len(values)
-                        elif self._process_batch(process, values, timestamps, ch, deadline) \
+                        elif self._process_batch(process, batch, values, timestamps, ch, deadline) \
                                 or self._due(deadline):
                             budget = 0
                     elif type(item) is Watermark:
