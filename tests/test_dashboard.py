@@ -9,12 +9,14 @@ or playwright (``scripts/browsers`` installs both) the tests skip, except under 
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -166,6 +168,11 @@ def test_a_running_job(page, served) -> None:
     page.click('a[data-tab="checkpoints"]')
     page.locator("#checkpoints .state.COMPLETED").first.wait_for()
     assert "CHECKPOINT" in page.locator("#checkpoints").inner_text()
+    page.wait_for_selector("#checkpoint-config td:text-is('200 ms')")  # the interval
+    assert "exactly once" in page.locator("#checkpoint-config").inner_text()
+    with urllib.request.urlopen(f"{url}/jobs/{jid}/checkpoints/config", timeout=5) as r:
+        config = json.load(r)
+    assert (config["mode"], config["interval"]) == ("exactly_once", 200)
     _shot(page, "checkpoints")
 
     page.click("#trigger-savepoint")
@@ -221,6 +228,8 @@ def test_an_injected_failure_shows_in_the_exceptions(page, tmp_path) -> None:
         assert "fragile map" in text
         page.wait_for_selector("h1 .state.FAILED")
         _shot(page, "exceptions")
+        page.click('a[data-tab="checkpoints"]')  # the job did not checkpoint: the API says so
+        page.wait_for_selector("#checkpoint-config td:has-text('Checkpointing is not enabled')")
     finally:
         dispatcher.shutdown()
         server.stop()

@@ -83,6 +83,12 @@ _SCHEMAS: dict[str, Any] = {
         {"execution-mode": _STR, "restart-strategy": _STR, "job-parallelism": _INT,
          "object-reuse-mode": _BOOL, "user-config": {"type": "object"}}),
         "configuration": {"type": "object"}}),
+    "CheckpointConfig": _obj({"mode": {"type": "string", "enum": ["exactly_once",
+                                                                  "at_least_once"]},
+                              "interval": _INT, "timeout": _INT, "min_pause": _INT,
+                              "max_concurrent": _INT, "tolerable_failed_checkpoints": _INT,
+                              "unaligned_checkpoints": _BOOL, "num_retained": _INT,
+                              "checkpoint_storage": _STR, "job_type": _STR}),
     "Jobs": _obj({"jobs": _array(_obj({"id": _STR, "status": _JOB_STATE}))}),
     "JobsOverview": _obj({"jobs": _array(_obj(
         {"jid": _STR, "name": _STR, "state": _JOB_STATE, "start-time": _INT, "end-time": _INT,
@@ -214,6 +220,9 @@ def openapi_schema() -> dict[str, Any]:
                                      errors=("404",)),
         "/jobs/{jobid}/checkpoints": _get("Checkpoint counts, latest and history",
                                           "Checkpoints", jid, errors=("404",)),
+        "/jobs/{jobid}/checkpoints/config": _get(
+            "How the job checkpoints (404 when it does not)", "CheckpointConfig", jid,
+            errors=("404",)),
         "/jobs/{jobid}/exceptions": _get("The job's failure with its traceback", "Exceptions",
                                          jid, errors=("404",)),
         "/jobs/{jobid}/metrics": _get("Job metrics", "Metrics", jid, get, errors=("404",)),

@@ -6,7 +6,7 @@ Routes (described at ``/openapi.json``, ``strom.cluster.openapi``)::
     GET   /config  /overview  /jobs  /jobs/overview  /jobmanager/config
     GET   /taskmanagers  /taskmanagers/:tmid  /taskmanagers/:tmid/metrics
     GET   /jobs/:jobid  /jobs/:jobid/plan  /jobs/:jobid/config  /jobs/:jobid/checkpoints
-    GET   /jobs/:jobid/exceptions
+    GET   /jobs/:jobid/checkpoints/config  /jobs/:jobid/exceptions
     GET   /metrics        running jobs' metrics, Prometheus text format (strom.cluster.prometheus)
     GET   /jobs/:jobid/metrics  /jobs/:jobid/vertices/:vertexid  (+ /metrics,
           /subtasks/metrics, /backpressure, /watermarks)
@@ -178,6 +178,10 @@ async def checkpoints(request: Request) -> Response:
     return JSONResponse(views.checkpoints(_job(request)))
 
 
+async def checkpoint_config(request: Request) -> Response:
+    return JSONResponse(views.checkpoint_config(_job(request)))
+
+
 async def exceptions(request: Request) -> Response:
     return JSONResponse(views.exceptions(_job(request)))
 
@@ -332,6 +336,7 @@ def create_app(dispatcher: Dispatcher, token: str | None = None,
         Route(f"{jid}/plan", plan, methods=["GET"]),
         Route(f"{jid}/config", job_config, methods=["GET"]),
         Route(f"{jid}/checkpoints", checkpoints, methods=["GET"]),
+        Route(f"{jid}/checkpoints/config", checkpoint_config, methods=["GET"]),
         Route(f"{jid}/exceptions", exceptions, methods=["GET"]),
         Route(f"{jid}/metrics", job_metrics, methods=["GET"]),
         Route(f"{jid}/savepoints", trigger_savepoint, methods=["POST"]),

@@ -23,6 +23,7 @@ from strom.cluster.dispatcher import (
     exception_text,
     now_ms,
 )
+from strom.errors import ClusterError
 
 TASK_STATES = ("CREATED", "SCHEDULED", "DEPLOYING", "RUNNING", "FINISHED", "CANCELING",
                "CANCELED", "FAILED", "RECONCILING", "INITIALIZING")
@@ -394,6 +395,24 @@ def checkpoints(record: JobRecord) -> dict[str, Any]:
             "latest": {"completed": _checkpoint_entry(latest) if latest else None,
                        "savepoint": latest_savepoint, "failed": latest_failed, "restored": None},
             "history": history}
+
+
+def checkpoint_config(record: JobRecord) -> dict[str, Any]:
+    """``/jobs/:id/checkpoints/config``: how the job checkpoints (Flink's field names; times in
+    ms). ``ClusterError`` 404 when the job does not checkpoint."""
+    coordinator = record.control.coordinator
+    settings = getattr(coordinator, "settings", None)
+    if settings is None or not settings.enabled:
+        raise ClusterError(f"Checkpointing is not enabled for job {record.job_id}; hint: "
+                           "env.enable_checkpointing(interval_ms) turns it on", status=404)
+    storage = getattr(coordinator, "storage", None)
+    return {"mode": "exactly_once" if settings.exactly_once else "at_least_once",
+            "interval": settings.interval_ms, "timeout": settings.timeout_ms,
+            "min_pause": settings.min_pause_ms, "max_concurrent": settings.max_concurrent,
+            "tolerable_failed_checkpoints": settings.tolerable_failures,
+            "unaligned_checkpoints": False, "num_retained": settings.num_retained,
+            "checkpoint_storage": str(getattr(storage, "job_dir", None) or "(none)"),
+            "job_type": "STREAMING"}
 
 
 def _stats(values: list[int]) -> dict[str, Any]:

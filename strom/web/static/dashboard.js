@@ -428,10 +428,19 @@ class JobPage {
       el("td", { class: "details" }, c.failure_message || c.external_path || "–")))
       : [el("tr", {}, el("td", { colspan: 10, class: "empty" }, "no checkpoint yet"))]));
     if (!this.cpConfigShown) {
-      const config = await this.configuration();
-      const keys = Object.keys(config).filter((k) => /checkpoint|savepoint|state|restart/.test(k)).sort();
-      this.cpConfig.replaceChildren(...(keys.length ? keys.map((k) => el("tr", {}, el("td", {}, k), el("td", {}, config[k])))
-        : [el("tr", {}, el("td", { class: "empty" }, "the job sets no checkpointing key"))]));
+      let rows;
+      try {
+        const c = await api(`/jobs/${this.jid}/checkpoints/config`);
+        const ms = (v) => (v > 0 ? fmt.ms(v) : "none");
+        rows = [["Mode", c.mode.replace("_", " ")], ["Interval", fmt.ms(c.interval)], ["Timeout", fmt.ms(c.timeout)],
+          ["Minimum pause", ms(c.min_pause)], ["Maximum concurrent", c.max_concurrent],
+          ["Tolerable failed checkpoints", c.tolerable_failed_checkpoints], ["Retained", c.num_retained],
+          ["Unaligned", c.unaligned_checkpoints ? "yes" : "no"], ["Storage", c.checkpoint_storage]];
+      } catch (e) {
+        if (e.status !== 404) throw e;
+        rows = [["Checkpointing", e.message]];
+      }
+      this.cpConfig.replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v))));
       this.cpConfigShown = true;
     }
   }
