@@ -50,3 +50,11 @@ class BulkWriterFactory:
         raise _no_java("BulkWriterFactory",
                        "FileSink.for_row_format(path, Encoder.simple_string_encoder()) writes "
                        "rows as lines")
+
+
+class InputFormat:
+    """A Java input format (``env.create_input`` reads one in PyFlink); strom has none."""
+
+    def __init__(self, j_input_format: Any = None) -> None:
+        raise _no_java("InputFormat", "read files with FileSource or env.read_text_file, or "
+                                      "write a Python SourceFunction for env.add_source")

@@ -28,7 +28,11 @@ MODULES = [
     "common", "common.typeinfo", "common.types", "common.configuration", "common.config_options",
     "common.time", "common.watermark_strategy", "common.serialization", "common.restart_strategy",
     "common.job_client", "common.job_execution_result", "common.execution_config",
-    "common.instant", "common.job_status",
+    "common.instant", "common.job_status", "common.job_id", "common.completable_future",
+    "common.input_dependency_constraint", "common.io", "common.serializer",
+    "datastream.checkpoint_storage", "datastream.externalized_checkpoint_retention",
+    "datastream.timerservice", "datastream.async_data_stream", "datastream.async_retry_predicates",
+    "datastream.async_retry_strategies",
 ]
 """The modules of the surface, relative to ``pyflink`` (absent ones are reported as such)."""
 
