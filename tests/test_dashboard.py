@@ -163,6 +163,12 @@ def test_a_running_job(page, served) -> None:
         .some(r => r.dataset.vertexName && r.dataset.vertexName.startsWith('sum per key')
               && / s$| ms$/.test(r.lastElementChild.textContent))""")
     page.wait_for_function("document.querySelector('[data-chart=out] canvas') !== null")
+    # a vertex's subtasks, one click away
+    page.click('#job-graph g.vertex[data-vertex-name="sum per key -> keep all"]')
+    subtasks = page.locator("#subtasks tbody tr[data-subtask]")
+    subtasks.nth(1).wait_for()
+    assert subtasks.count() == 2 and "RUNNING" in subtasks.nth(1).inner_text()
+    assert "embedded" in subtasks.nth(0).inner_text()  # where it runs
     _shot(page, "job")
 
     page.click('a[data-tab="checkpoints"]')

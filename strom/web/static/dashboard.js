@@ -227,8 +227,13 @@ class JobPage {
   mountTab() {
     this.body.replaceChildren();
     if (this.tab === "overview") {
-      this.dag = el("div", { class: "dag", id: "job-graph" });
-      this.vertexBody = el("tbody");
+      const select = (ev) => {
+        const target = ev.target.closest("[data-vertex-id]");
+        if (target) this.select(target.dataset.vertexId);
+      };
+      this.dag = el("div", { class: "dag", id: "job-graph", onclick: select });
+      this.vertexBody = el("tbody", { onclick: select });
+      this.detail = el("div", { id: "vertex-detail" });
       this.chartBox = el("div", { class: "charts" });
       this.body.append(
         this.dag,
@@ -238,7 +243,7 @@ class JobPage {
         el("table", { id: "vertices" }, el("thead", {}, el("tr", {}, ["Vertex", "Parallelism", "Status",
           "Records received", "Records sent", "In / s", "Out / s", "Busy", "Backpressure", "Watermark",
           "Watermark lag"].map((t, i) => el("th", { class: i >= 3 && i <= 7 ? "num" : "" }, t)))), this.vertexBody),
-        this.chartBox);
+        this.detail, this.chartBox);
     } else if (this.tab === "checkpoints") {
       this.cpCounts = el("div", { class: "cards" });
       this.cpBody = el("tbody");
@@ -267,10 +272,13 @@ class JobPage {
     this.cancelButton.disabled = !running;
     this.savepointButton.disabled = job.state !== "RUNNING";
     this.meta.textContent = `id ${job.jid} · started ${fmt.time(job["start-time"])} · duration ` +
-      `${fmt.ms(job.duration)} · executor ${job.executor || "–"} · ${job.vertices.length} vertices`;
+      `${fmt.ms(job.duration)} · executor ${job.executor || "–"} · ${job.vertices.length} ${job.vertices.length === 1 ? "vertex" : "vertices"}`;
     const metrics = await this.vertexMetrics(job);
     this.record(job, metrics);
-    if (this.tab === "overview") this.showOverview(job, metrics);
+    if (this.tab === "overview") {
+      this.showOverview(job, metrics);
+      if (this.selected) await this.showVertex(job);
+    }
     else if (this.tab === "checkpoints") await this.showCheckpoints();
     else if (this.tab === "exceptions") await this.showExceptions();
     else await this.showConfiguration();
@@ -328,7 +336,7 @@ class JobPage {
       const m = metrics[v.id] || {};
       const level = m.backpressure <= 0.1 ? "ok" : m.backpressure <= 0.5 ? "low" : "high";
       const lag = m.watermark != null && m.watermark > MIN_EPOCH_MS ? fmt.ms(Math.max(0, Date.now() - m.watermark)) : "–";
-      return el("tr", { "data-vertex-name": v.name, "data-vertex-id": v.id },
+      return el("tr", { "data-vertex-name": v.name, "data-vertex-id": v.id, class: v.id === this.selected && "selected" },
         el("td", {}, v.name), el("td", { class: "num" }, v.parallelism), el("td", {}, stateBadge(v.status)),
         el("td", { class: "num records-in" }, fmt.int(v.metrics["read-records"])),
         el("td", { class: "num records-out" }, fmt.int(v.metrics["write-records"])),
@@ -339,6 +347,40 @@ class JobPage {
         el("td", {}, lag));
     }));
     this.drawCharts(job);
+  }
+
+  select(vid) {
+    this.selected = this.selected === vid ? null : vid; // a second click closes the details
+    for (const node of this.body.querySelectorAll("[data-vertex-id]")) {
+      node.classList.toggle("selected", node.dataset.vertexId === this.selected);
+    }
+    if (!this.selected) { this.detail.replaceChildren(); return; }
+    this.detail.replaceChildren(el("div", { class: "empty" }, "loading the subtasks…"));
+    if (this.job) this.showVertex(this.job).catch((e) => toast(e.message));
+  }
+
+  // The selected vertex's subtasks: state, TaskManager, records, busy / backpressure, watermark.
+  async showVertex(job) {
+    const vid = this.selected;
+    const base = `/jobs/${this.jid}/vertices/${vid}`;
+    const [vertex, bp, wms] = await Promise.all([api(base), api(`${base}/backpressure`), api(`${base}/watermarks`)]);
+    if (vid !== this.selected) return;
+    const marks = Object.fromEntries(wms.map((w) => [w.id, Number(w.value)]));
+    const pressure = Object.fromEntries(bp.subtasks.map((s) => [s.subtask, s]));
+    const rows = vertex.subtasks.map((st) => {
+      const b = pressure[st.subtask] || {};
+      const wm = marks[`${st.subtask}.currentInputWatermark`];
+      return el("tr", { "data-subtask": st.subtask }, el("td", { class: "num" }, st.subtask), el("td", {}, stateBadge(st.status)),
+        el("td", {}, st["taskmanager-id"]), el("td", { class: "num" }, fmt.int(st.metrics["read-records"])),
+        el("td", { class: "num" }, fmt.int(st.metrics["write-records"])), el("td", { class: "num" }, fmt.pct(b.busyRatio)),
+        el("td", { class: `level-${b["backpressure-level"] || "ok"}` }, `${b["backpressure-level"] || "–"} (${fmt.pct(b.ratio)})`),
+        el("td", {}, wm > -1e15 ? (wm > MIN_EPOCH_MS ? fmt.clock(wm) : wm) : "none"));
+    });
+    const fresh = el("div", { class: "panel" }, el("h2", {}, `Subtasks of ${vertex.name}`),
+      el("table", { id: "subtasks" }, el("thead", {}, el("tr", {}, ["Subtask", "Status", "TaskManager",
+        "Records received", "Records sent", "Busy", "Backpressure", "Input watermark"].map((t) => el("th", {}, t)))),
+      el("tbody", {}, rows)));
+    patch(this.detail, [fresh]);
   }
 
   layout(job) {
@@ -577,7 +619,8 @@ class DemoPage {
 // -- colours -----------------------------------------------------------------------------
 
 const COMPACT = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
-const COMPACT_AXIS = { size: 56, values: (u, ticks) => ticks.map((v) => COMPACT.format(v)) };
+const COMPACT_AXIS = { size: 56, values: (u, ticks) => ticks.map((v) =>
+  (Math.abs(v) >= 1e4 ? COMPACT.format(v) : String(+v.toPrecision(4)))) };
 const PALETTE = ["#2f6fdb", "#e4572e", "#29a36a", "#9b59b6", "#f2a541", "#17a2b8", "#c0392b", "#6c757d"];
 
 function busyColour(busy, backpressure) {
