@@ -30,8 +30,16 @@ print("result", list(result.execute_and_collect()))
 print("even", list(even_numbers.execute_and_collect()))
 print("words", list(words.execute_and_collect()))
 print("counter", [s.split(", ")[-1] for s in counter_stream.execute_and_collect()])
-print("list", list(list_stream.map(lambda s: s.count("LogEntry")).execute_and_collect()))
-print("map", [s.split(", ")[-1] for s in map_stream.execute_and_collect()])
+# the list and map blocks store LogEntry objects in state declared Types.STRING(): PyFlink fails
+# when it serializes them, strom when they are stored (with checkpointing on, the job would restart
+# for ever, so no restarts here)
+from pyflink.common import RestartStrategies
+env.set_restart_strategy(RestartStrategies.no_restart())
+for name, stream in (("list", list_stream), ("map", map_stream)):
+    try:
+        print(name, list(stream.execute_and_collect()))
+    except Exception as exc:
+        print(name, str(exc).splitlines()[0])
 print("json", LogEvent.from_json(LogEvent("u", "s", "login", 1, "ip", "ua").to_json()).action)
 '''
     result = run_script(source + epilogue, tmp_path)
@@ -43,8 +51,9 @@ print("json", LogEvent.from_json(LogEvent("u", "s", "login", 1, "ip", "ua").to_j
     assert lines["words"] == "['Hello', 'World', 'Apache', 'Flink', 'Stream', 'Processing']"
     # keyed_stream: user1, user2, user1 -> counts per key in arrival order
     assert lines["counter"] == "['Count: 1', 'Count: 1', 'Count: 2']"
-    assert lines["list"] == "[1, 1, 2]"
-    assert lines["map"] == "['Count: 1', 'Count: 1', 'Count: 1']"
+    assert "list state 'items': expected Types.STRING() but got <" in lines["list"]
+    assert "of type LogEntry" in lines["list"]
+    assert "map state 'counts' key: expected Types.STRING() but got <" in lines["map"]
     assert lines["json"] == "login"
 
 
