@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from strom.runtime.fusion import InlineTail, compile_steps
 from strom.time.watermarks import Watermark, WatermarkStatus
 
 DEFAULT_BATCH_SIZE = 1024
@@ -90,6 +91,28 @@ class LocalChannel(Channel):
         return len(self.queue)
 
 
+# The per-record code of a writer with one channel, and of a key-group writer (the key's cached
+# channel; a new key, an unhashable one or a failing key selector takes the full path, which
+# raises the error that names the element).
+_SINGLE = (
+    "{p}vals.append({v})",
+    "{p}tss.append(ts)",
+    "if len({p}vals) >= {p}size:",
+    "    {p}flush(0)",
+)
+_BY_KEY = (
+    "try:",
+    "    {p}c = {p}routes[{p}key_of({v})]",
+    "except Exception:",
+    "    {p}c = {p}select({v})",
+    "{p}vals = {p}values[{p}c]",
+    "{p}vals.append({v})",
+    "{p}timestamps[{p}c].append(ts)",
+    "if len({p}vals) >= {p}size:",
+    "    {p}flush({p}c)",
+)
+
+
 class RecordWriter:
     """Buffers one producer's records per channel and ships them as batches.
 
@@ -122,32 +145,14 @@ class RecordWriter:
 
             return broadcast
         if len(self.channels) == 1:
-            vals, tss = values[0], timestamps[0]
-
-            def single(value: Any, ts: Any) -> None:
-                vals.append(value)
-                tss.append(ts)
-                if len(vals) >= size:
-                    flush_one(0)
-
-            return single
-
+            return self._generated(InlineTail(_SINGLE, {
+                "vals": values[0], "tss": timestamps[0], "size": size, "flush": flush_one}))
         routes = getattr(selector, "routes", None)
         if routes is not None:  # key groups: the cached channel of the key, inline
-            key_of = selector.key_selector  # type: ignore[attr-defined]
-
-            def by_key(value: Any, ts: Any) -> None:
-                try:
-                    c = routes[key_of(value)]
-                except Exception:  # a new key, an unhashable one, a failing selector: the full path
-                    c = selector(value)
-                vals = values[c]
-                vals.append(value)
-                timestamps[c].append(ts)
-                if len(vals) >= size:
-                    flush_one(c)
-
-            return by_key
+            return self._generated(InlineTail(_BY_KEY, {
+                "routes": routes, "key_of": selector.key_selector,  # type: ignore[attr-defined]
+                "select": selector, "values": values, "timestamps": timestamps, "size": size,
+                "flush": flush_one}))
 
         def partitioned(value: Any, ts: Any) -> None:
             c = selector(value)
@@ -158,6 +163,14 @@ class RecordWriter:
                 flush_one(c)
 
         return partitioned
+
+    @staticmethod
+    def _generated(tail: InlineTail) -> Callable[[Any, Any], None]:
+        """``collect`` compiled from ``tail``'s code, which a fused chain ending here splices in
+        instead of calling it (``collect.inline``)."""
+        collect = compile_steps([], tail)
+        collect.inline = tail  # type: ignore[attr-defined]
+        return collect
 
     def _flush_one(self, c: int) -> None:
         vals = self.values[c]

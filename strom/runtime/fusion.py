@@ -64,6 +64,17 @@ class Step:
     stamps: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class InlineTail:
+    """Where a chain's records go, as code to splice in at its end instead of a call per record
+    (a record writer's buffering: see ``RecordWriter``). ``code`` lines name the record ``{v}``
+    and the timestamp ``ts``, and refer to ``names`` as ``{p}<name>``; a callable with an
+    ``inline`` attribute holding one is spliced the same way."""
+
+    code: tuple[str, ...]
+    names: dict[str, Any]
+
+
 def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, drop: str,
           var: str = "value", tag: str = "", hoisted: list[str] | None = None) -> list[str]:
     """Source lines applying ``steps`` to ``var``; ``drop`` leaves the record (return/continue).
@@ -127,8 +138,14 @@ def _body(steps: list[Step], tail: Any, namespace: dict[str, Any], indent: str, 
         elif step.kind in TERMINAL:
             tail = None
     if tail is not None:
-        namespace[f"tail{tag}"] = tail
-        lines.append(f"tail{tag}({var}, ts)")
+        inline = tail if isinstance(tail, InlineTail) else getattr(tail, "inline", None)
+        if isinstance(inline, InlineTail):  # the destination's code spliced in: no call
+            prefix = f"t{tag}_"
+            namespace.update({prefix + k: v for k, v in inline.names.items()})
+            lines += [line.format(p=prefix, v=var) for line in inline.code]
+        else:
+            namespace[f"tail{tag}"] = tail
+            lines.append(f"tail{tag}({var}, ts)")
     return [indent + line for line in lines]
 
 
