@@ -143,8 +143,9 @@ class FileSink:
         """PyFlink's preprocessing hook: a row-format sink has none."""
         return None
 
-    class RowFormatBuilder:
-        """Builds a row-format :class:`FileSink` (PyFlink's ``FileSink.RowFormatBuilder``)."""
+    class BaseBuilder:
+        """The settings every :class:`FileSink` builder has (PyFlink's ``FileSink.BaseBuilder``);
+        strom's sinks are row-format ones, so it takes the base path and the encoder."""
 
         def __init__(self, base_path: str, encoder: Any) -> None:
             self._base_path = _base_path(base_path)
@@ -158,7 +159,7 @@ class FileSink:
             self._names = OutputFileConfig()
             self._interval = DEFAULT_BUCKET_CHECK_INTERVAL
 
-        def with_bucket_check_interval(self, interval: int) -> FileSink.RowFormatBuilder:
+        def with_bucket_check_interval(self, interval: int) -> FileSink.BaseBuilder:
             """How often (ms of processing time) the rolling policy checks age and inactivity."""
             if isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0:
                 msg = (f"FileSink.with_bucket_check_interval: expected a positive int of "
@@ -167,33 +168,33 @@ class FileSink:
             self._interval = interval
             return self
 
-        def with_bucket_assigner(self, bucket_assigner: BucketAssigner) -> FileSink.RowFormatBuilder:
+        def with_bucket_assigner(self, bucket_assigner: BucketAssigner) -> FileSink.BaseBuilder:
             """Which bucket (sub-directory) each record goes to (default: hourly date-time)."""
             self._assigner = _check(bucket_assigner, BucketAssigner, "with_bucket_assigner",
                                     "BucketAssigner.base_path_bucket_assigner()")
             return self
 
-        def with_rolling_policy(self, rolling_policy: RollingPolicy) -> FileSink.RowFormatBuilder:
+        def with_rolling_policy(self, rolling_policy: RollingPolicy) -> FileSink.BaseBuilder:
             """When part files roll (default: ``RollingPolicy.default_rolling_policy()``)."""
             self._policy = _check(rolling_policy, RollingPolicy, "with_rolling_policy",
                                   "RollingPolicy.on_checkpoint_rolling_policy()")
             return self
 
         def with_output_file_config(self, output_file_config: OutputFileConfig
-                                    ) -> FileSink.RowFormatBuilder:
+                                    ) -> FileSink.BaseBuilder:
             """The part file names' prefix and suffix."""
             self._names = _check(output_file_config, OutputFileConfig, "with_output_file_config",
                                  "OutputFileConfig.builder().with_part_suffix('.txt').build()")
             return self
 
-        def enable_compact(self, strategy: Any, compactor: Any) -> FileSink.RowFormatBuilder:
+        def enable_compact(self, strategy: Any, compactor: Any) -> FileSink.BaseBuilder:
             """File compaction is not available in strom."""
             msg = ("FileSink.enable_compact: strom does not compact part files; hint: roll "
                    "larger files instead, e.g. RollingPolicy.default_rolling_policy("
                    "part_size=..., rollover_interval=...) or a longer checkpoint interval")
             raise UnsupportedError(msg)
 
-        def disable_compact(self) -> FileSink.RowFormatBuilder:
+        def disable_compact(self) -> FileSink.BaseBuilder:
             """Compaction is off (the only mode strom has)."""
             return self
 
@@ -201,6 +202,16 @@ class FileSink:
             """The sink, ready for ``DataStream.sink_to``."""
             return FileSink(self._base_path, self._encoder, self._assigner, self._policy,
                             self._names, self._interval)
+
+    class RowFormatBuilder(BaseBuilder):
+        """Builds a row-format :class:`FileSink` (PyFlink's ``FileSink.RowFormatBuilder``)."""
+
+    class BulkFormatBuilder(BaseBuilder):
+        """PyFlink's builder of bulk-format sinks: strom has no bulk writers (building one
+        raises ``UnsupportedFeatureError``, as ``FileSink.for_bulk_format`` does)."""
+
+        def __init__(self, base_path: str = "", writer_factory: Any = None) -> None:
+            FileSink.for_bulk_format(base_path, writer_factory)
 
     # -- runtime hooks --
     def initialize_state(self, context: Any) -> None:
@@ -298,3 +309,38 @@ class FileSink:
     def __repr__(self) -> str:
         return (f"FileSink({self.base_path!r}, {self.encoder!r}, {self.bucket_assigner!r}, "
                 f"{self.rolling_policy!r}, {self.output_file_config!r})")
+
+
+class StreamingFileSink:
+    """Flink's legacy file sink (PyFlink's ``StreamingFileSink``): its builders build the
+    :class:`FileSink`, which writes the same bucketed part files exactly once."""
+
+    def __init__(self, j_obj: Any = None) -> None:
+        raise UnsupportedError("StreamingFileSink(...) wraps a Java sink; hint: "
+                               "StreamingFileSink.for_row_format(base_path, encoder).build()")
+
+    @staticmethod
+    def for_row_format(base_path: str, encoder: Encoder) -> StreamingFileSink.DefaultRowFormatBuilder:
+        """A builder of a sink that writes each record with ``encoder`` into part files."""
+        return StreamingFileSink.DefaultRowFormatBuilder(base_path, encoder)
+
+    @staticmethod
+    def for_bulk_format(base_path: str, writer_factory: Any) -> Any:
+        """Bulk formats are not available in strom (raises ``UnsupportedFeatureError``)."""
+        return FileSink.for_bulk_format(base_path, writer_factory)
+
+    class BaseBuilder(FileSink.BaseBuilder):
+        """The legacy builder's settings (its rolling-policy parameter is named ``policy``)."""
+
+        def with_rolling_policy(self, policy: RollingPolicy) -> FileSink.BaseBuilder:
+            """When part files roll (default: ``RollingPolicy.default_rolling_policy()``)."""
+            return super().with_rolling_policy(policy)
+
+    class DefaultRowFormatBuilder(BaseBuilder):
+        """Builds a row-format sink."""
+
+    class DefaultBulkFormatBuilder(BaseBuilder):
+        """Bulk formats are not available in strom (building one raises)."""
+
+        def __init__(self, base_path: str = "", writer_factory: Any = None) -> None:
+            FileSink.for_bulk_format(base_path, writer_factory)

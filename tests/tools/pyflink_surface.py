@@ -33,6 +33,8 @@ MODULES = [
     "datastream.checkpoint_storage", "datastream.externalized_checkpoint_retention",
     "datastream.timerservice", "datastream.async_data_stream", "datastream.async_retry_predicates",
     "datastream.async_retry_strategies",
+    "datastream.connectors.file_system", "datastream.connectors.kafka",
+    "datastream.connectors.number_seq", "datastream.formats.csv", "datastream.formats.json",
 ]
 """The modules of the surface, relative to ``pyflink`` (absent ones are reported as such)."""
 

@@ -3,6 +3,7 @@
 ``JsonLinesFormat`` is strom's addition (a JSON-lines ``StreamFormat``; PyFlink has none).
 """
 from strom.api.serialization import Encoder
+from strom.connectors.file_compaction import FileCompactor, FileCompactStrategy
 from strom.connectors.file_formats import JsonLinesFormat
 from strom.connectors.file_source import (
     BulkFormat,
@@ -19,10 +20,11 @@ from strom.connectors.file_system import (
     OnCheckpointRollingPolicy,
     OutputFileConfig,
     RollingPolicy,
+    StreamingFileSink,
 )
 
 __all__ = [
-    "BucketAssigner", "BulkFormat", "DefaultRollingPolicy", "Encoder", "FileEnumeratorProvider",
-    "FileSink", "FileSource", "FileSourceBuilder", "FileSplitAssignerProvider", "JsonLinesFormat",
-    "OnCheckpointRollingPolicy", "OutputFileConfig", "RollingPolicy", "StreamFormat",
+    "BucketAssigner", "BulkFormat", "DefaultRollingPolicy", "Encoder", "FileCompactStrategy",
+    "FileCompactor", "FileEnumeratorProvider", "FileSink", "FileSource", "FileSourceBuilder", "FileSplitAssignerProvider", "JsonLinesFormat",
+    "OnCheckpointRollingPolicy", "OutputFileConfig", "RollingPolicy", "StreamFormat", "StreamingFileSink",
 ]
