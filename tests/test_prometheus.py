@@ -188,3 +188,11 @@ def test_an_ended_job_is_not_exported() -> None:
 ])
 def test_metric_names_are_sanitized_as_flinks_reporter_does(parts, name) -> None:
     assert metric_name(*parts) == name
+
+
+def test_a_scrape_needs_the_token_when_the_api_has_one() -> None:
+    rest = TestClient(create_app(Dispatcher(), token="s3cret"))
+    assert rest.get("/metrics").status_code == 401
+    answer = rest.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+    assert answer.status_code == 200
+    assert ("flink_jobmanager_numRunningJobs", frozenset()) in _samples(answer.text)
