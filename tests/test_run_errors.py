@@ -60,6 +60,7 @@ def test_verbose_or_strom_debug_show_the_internal_frames(tmp_path, how) -> None:
     options, env = (["--verbose"], None) if how == "--verbose" else ([], {"STROM_DEBUG": "1"})
     done = _run(tmp_path, FAILING, *options, env=env)
     assert done.returncode == 1
+    assert done.stderr.startswith("strom run: job 'parsing' failed: operator 'Map'")
     assert "Traceback (most recent call last)" in done.stderr
     assert f"strom{os.sep}runtime{os.sep}" in done.stderr
     assert "UserFunctionError" in done.stderr and "ValueError" in done.stderr

@@ -184,8 +184,8 @@ _VERBOSE = "--verbose (or STROM_DEBUG=1) prints strom's internal frames too"
 def report(error: BaseException, verbose: bool, script: str | None = None) -> str:
     """The text ``strom run`` prints for a failure (without the ``strom run:`` prefix);
     ``script`` is the job script, where functions shipped to other processes came from."""
-    if verbose:
-        return "".join(traceback.format_exception(error)).rstrip()
+    if verbose:  # the error line first, then every frame as Python prints them
+        return f"{error_line(error)}\n{''.join(traceback.format_exception(error)).rstrip()}"
     lines = [error_line(error)]
     if not isinstance(error, SyntaxError):  # its position is in the error line already
         frames = user_frames(error, script)
