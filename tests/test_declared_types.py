@@ -13,6 +13,7 @@ import pytest
 from strom.common import Time, Types
 from strom.datastream import (
     AggregateFunction,
+    BroadcastProcessFunction,
     KeyedProcessFunction,
     OutputTag,
     ProcessFunction,
@@ -163,3 +164,26 @@ def test_a_side_output_of_another_type_fails_naming_the_tag(executor: str) -> No
 def test_a_yielded_side_output_is_checked_too(executor: str) -> None:
     with pytest.raises(StromError, match=r"side output 'odd': expected Types\.INT\(\) but got 1\.5 of type float"):
         _split(executor, SplitYield(), [1.5])
+
+
+RULES = MapStateDescriptor("rules", Types.STRING(), Types.INT())
+
+
+class StoresRules(BroadcastProcessFunction):
+    def process_element(self, value: Any, ctx: Any) -> Any:
+        yield value
+
+    def process_broadcast_element(self, value: Any, ctx: Any) -> Any:
+        ctx.get_broadcast_state(RULES).put(value[0], value[1])
+        return []
+
+
+def test_broadcast_state_checks_its_declared_key_and_value_types(executor: str) -> None:
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.executor = executor
+    rules = env.from_collection([("a", 1), ("b", "two")]).broadcast(RULES)
+    stream = env.from_collection([1]).connect(rules).process(StoresRules()).name("rules")
+    with pytest.raises(StromError, match=r"operator 'rules': broadcast state 'rules' value: expected "
+                                         r"Types\.INT\(\) but got 'two' of type str"):
+        with stream.execute_and_collect() as results:
+            list(results)

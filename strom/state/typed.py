@@ -11,7 +11,7 @@ What is checked, per state kind (``None`` clears or is refused as before, it is 
 
 * value: ``update(value)``; reducing: ``add(value)`` (the descriptor's type is the value type);
 * list: each element of ``add``/``add_all``/``update``;
-* map: each key and value of ``put``/``put_all`` (key type, value type);
+* map: each key and value of ``put``/``put_all`` (key type, value type); broadcast state too;
 * aggregating: the accumulator ``add`` produces (the descriptor's ``state_type_info``).
 
 A descriptor without a type, or with ``Types.PICKLED_BYTE_ARRAY()``, is not checked (and gets
@@ -185,13 +185,18 @@ def _where(descriptor: Any, operator: str | None, part: str = "") -> str:
     return f"operator '{operator}': {where}" if operator else where
 
 
+def entry_checks(descriptor: Any, where: str) -> tuple[Declared | None, Declared | None]:
+    """The checks of a MapStateDescriptor's key and value types (None where it declares none)."""
+    return (Declared.of(descriptor.key_type_info, f"{where} key"),
+            Declared.of(descriptor.value_type_info, f"{where} value"))
+
+
 def typed_state(cls: type, backend: Any, descriptor: Any, operator: str | None) -> Any:
     """A new state of class ``cls`` for ``descriptor``, checking the types it declares (an
     instance of ``cls`` itself when it declares none worth checking)."""
     kind = descriptor.kind
     if kind == "map":
-        check: Any = (Declared.of(descriptor.key_type_info, _where(descriptor, operator, " key")),
-                      Declared.of(descriptor.value_type_info, _where(descriptor, operator, " value")))
+        check: Any = entry_checks(descriptor, _where(descriptor, operator))
         if check == (None, None):
             check = None
     else:
@@ -211,4 +216,4 @@ def typed_state(cls: type, backend: Any, descriptor: Any, operator: str | None) 
     return state
 
 
-__all__ = ["Declared", "typed_state"]
+__all__ = ["Declared", "entry_checks", "typed_state"]

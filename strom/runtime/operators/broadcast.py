@@ -25,6 +25,7 @@ from strom.errors import InvalidTypeError, StateAccessError, StromError, UserFun
 from strom.runtime.operators.co import CoProcessOperator
 from strom.runtime.operators.process import ProcessContext, TimerService
 from strom.state import MapStateDescriptor
+from strom.state.typed import entry_checks
 
 __all__ = [
     "BroadcastContext",
@@ -123,9 +124,17 @@ class BroadcastState(ReadOnlyBroadcastState[K, V]):
     """PyFlink's ``BroadcastState``: the writable view given to ``process_broadcast_element``.
 
     ``items``/``keys``/``values`` return copies, so the state may be changed while iterating.
+    Keys and values are checked against the types the descriptor declares (strom.state.typed).
     """
 
-    __slots__ = ()
+    __slots__ = ("_check",)
+
+    def _checked(self, key: Any, value: Any) -> None:
+        key_check, value_check = self._check
+        if key_check is not None:
+            key_check(key)
+        if value_check is not None:
+            value_check(value)
 
     def items(self) -> Iterable[tuple[Any, Any]]:
         return list(self._map.items())
@@ -138,10 +147,13 @@ class BroadcastState(ReadOnlyBroadcastState[K, V]):
 
     def put(self, key: Any, value: Any) -> None:
         """Map ``key`` to ``value``."""
+        self._checked(key, value)
         self._map[key] = value
 
     def put_all(self, dict_value: dict) -> None:
         """Copy every mapping of ``dict_value`` into the state."""
+        for key, value in dict_value.items():
+            self._checked(key, value)
         self._map.update(dict_value)
 
     def remove(self, key: Any) -> None:
@@ -288,6 +300,9 @@ class BroadcastProcessOperator(CoProcessOperator):
             raise StateAccessError(msg)
         cls = BroadcastState if writable else ReadOnlyBroadcastState
         view = self._views[(descriptor.name, writable)] = cls(descriptor.name, mapping, self.name)
+        if writable:
+            view._check = entry_checks(self.descriptors[descriptor.name],
+                                       f"operator '{self.name}': broadcast state '{descriptor.name}'")
         return view
 
     # -- lifecycle --
