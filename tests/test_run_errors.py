@@ -6,6 +6,7 @@ progress line of a bounded job."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,3 +230,39 @@ def test_an_integral_timestamp_of_another_type_is_taken_as_an_int(env) -> None:
     got = list(env.from_collection([1, 2]).assign_timestamps_and_watermarks(strategy)
                .process(Stamps()).execute_and_collect())
     assert sorted(got) == [(1, "int", 1000), (2, "int", 2000)]
+
+
+def _on_a_terminal(tmp_path: Path, source: str) -> str:
+    """What `strom run` writes to a terminal (stdout and stderr both on one pty)."""
+    import pty
+
+    script = tmp_path / "job.py"
+    script.write_text(source)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes strom run on the pty
+        os.chdir(tmp_path)
+        os.execv(sys.executable, [sys.executable, "-m", "strom", "run", str(script)])
+    out = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # the child closed the pty
+            break
+        if not data:
+            break
+        out += data
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out.decode(errors="replace")
+    return out.decode(errors="replace")
+
+
+def test_on_a_terminal_the_progress_line_shows_and_gives_way_to_printed_output(tmp_path):
+    quiet_job = _on_a_terminal(tmp_path, BOUNDED)
+    assert " records " in quiet_job and "/s" in quiet_job  # the live line
+    assert "job 'bounded' finished: 3,000 source records" in quiet_job
+    printing = BOUNDED.replace(".filter(lambda v: False)", "")
+    printed = _on_a_terminal(tmp_path, printing)
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", printed).replace("\r\n", "\n")
+    numbers = [line.lstrip("\r") for line in shown.split("\n") if line.lstrip("\r").isdigit()]
+    assert numbers == [str(v * 2) for v in range(3000)]  # every line whole, none redrawn over
+    assert printed.count("\x1b[2K") <= 4  # the live line stopped at the first printed line

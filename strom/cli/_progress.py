@@ -1,6 +1,7 @@
 """The progress line of ``strom run`` on a terminal: records the job's sources emitted so far
 and their rate, refreshed a few times a second on stderr, then one summary line when the job
-ends. Quiet when stderr is not a terminal (a pipe, a file, CI), unless asked for.
+ends. Quiet when stderr is not a terminal (a pipe, a file, CI), unless asked for; the line
+gives way (stops) when the job prints to the same terminal, whose output then shows progress.
 
 It reads the sources' ``numRecordsOut`` metric (Flink's operator metric) of each job the
 script starts in this process, from a job listener, so it costs the job nothing per record.
@@ -99,13 +100,15 @@ def show_progress(enabled: bool | None) -> Iterator[None]:
         SpinnerColumn(), TextColumn("job [bold]{task.description}[/bold]"),
         TextColumn("{task.fields[records]:,} records"),
         TextColumn("{task.fields[rate]:,.0f}/s"), TimeElapsedColumn(),
-        console=console, transient=True, redirect_stdout=sys.stdout.isatty(),
-        redirect_stderr=False)
+        console=console, transient=True, redirect_stdout=False, redirect_stderr=False)
     watchers: list[_Watcher] = []
 
     def started(control: Any, graph: Any, executor: Any) -> None:
         watchers.append(_Watcher(progress, control, graph))
 
+    stdout = sys.stdout
+    if stdout.isatty():  # the job's own output on the same terminal: it is the progress then
+        sys.stdout = _FirstWrite(stdout, progress.stop)
     add_job_listener(started)
     try:
         with progress:
@@ -114,3 +117,23 @@ def show_progress(enabled: bool | None) -> Iterator[None]:
                 w.thread.join(2 * REFRESH_SECONDS + 1)
     finally:
         remove_job_listener(started)
+        sys.stdout = stdout
+
+
+class _FirstWrite:
+    """A stream that calls ``first()`` before the first write, then writes through. The
+    progress line stops when a job prints to the terminal: redrawing it under every printed
+    line would cost more than the printing and garble the output."""
+
+    def __init__(self, stream: Any, first: Any) -> None:
+        self._stream = stream
+        self._first: Any = first
+
+    def write(self, text: str) -> int:
+        if self._first is not None:
+            first, self._first = self._first, None
+            first()
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
