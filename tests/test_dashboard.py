@@ -256,6 +256,16 @@ def test_a_token_is_asked_for_and_sent(page) -> None:
         server.stop()
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM (a clean stop), then SIGKILL if it takes more than 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -294,12 +304,7 @@ def test_strom_demo_web_shows_alerts_as_they_arrive(page, tmp_path) -> None:
         page.locator("#running-jobs tr[data-job-id]").first.click()
         page.wait_for_selector('#job-graph g.vertex[data-vertex-name^="Source: log generator"]')
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
 def test_the_session_cluster_serves_the_dashboard(page, tmp_path) -> None:
@@ -320,9 +325,52 @@ def test_the_session_cluster_serves_the_dashboard(page, tmp_path) -> None:
             '#taskmanagers tbody tr[data-taskmanager-id] td:nth-child(8)').textContent)""")
         _shot(page, "taskmanagers")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
+
+
+def test_the_demo_feed_hands_out_each_record_once_and_keeps_the_newest() -> None:
+    from strom.demo.feed import DemoFeed
+
+    feed = DemoFeed(keep=3)
+    alert = {"type": "security_alert", "user_id": "u1", "failures": 5, "first_ms": 0,
+             "last_ms": 2000}
+    feed.add("security_alert", alert, 2000)
+    for i in range(4):
+        feed.add("user_metrics", {"user_id": f"u{i}"})
+    first = feed.snapshot(0)
+    assert first["next"] == 5 and first["counts"] == {"security_alert": 1, "user_metrics": 4}
+    assert [r["seq"] for r in first["records"]] == [3, 4, 5]  # the alert fell out of the ring
+    feed.add("security_alert", alert, 3000)
+    later = feed.snapshot(first["next"])
+    assert [(r["seq"], r["output"], r["timestamp"]) for r in later["records"]] == [
+        (6, "security_alert", 3000)]
+    assert later["records"][0]["text"] == "5 failed logins within 2.0 s"
+
+
+def test_the_page_is_public_and_the_api_and_the_feed_keep_the_token() -> None:
+    import warnings
+
+    from strom.demo.feed import DemoFeed
+
+    with warnings.catch_warnings():  # starlette suggests httpx2; httpx is what the test extra has
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    feed = DemoFeed()
+    feed.add("anomaly_alert", {"user_id": "u1", "action": "view", "ms_since_login": 90_000_000})
+    http = TestClient(create_app(Dispatcher(), token="s3cret", feed=feed))
+    page = http.get("/")
+    assert page.status_code == 200 and "web/dashboard.js" in page.text
+    for path in ("/web/dashboard.js", "/web/vendor/dagre.min.js", "/web/vendor/uPlot.iife.min.js",
+                 "/web/vendor/dagre.LICENSE"):
+        assert http.get(path).status_code == 200, path
+    assert http.get("/web/nothing.js").status_code == 404
+    for path in ("/overview", "/demo/feed"):
+        r = http.get(path)
+        assert r.status_code == 401 and r.json()["errors"][0].startswith("Unauthorized"), path
+    auth = {"Authorization": "Bearer s3cret"}
+    body = http.get("/demo/feed?since=0", headers=auth).json()
+    assert body["records"][0]["text"] == "view 25.0 h after the last login"
+    bad = http.get("/demo/feed?since=soon", headers=auth)
+    assert bad.status_code == 400 and "since must be a record number" in bad.json()["errors"][0]
+    assert http.get("/jobs/overview", headers=auth).json() == {"jobs": []}
