@@ -116,29 +116,37 @@ env.execute("endless")
 """
 
 
+def _interrupt(tmp_path: Path, args: list[str], ready) -> tuple[int, str]:
+    """Start `strom run ARGS`, press Ctrl-C once ``ready()``; its exit status and stderr."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "strom", "run", *args], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a shell
+    try:
+        deadline = time.monotonic() + 60
+        while not ready():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the script did not get ready"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err
+
+
 @pytest.mark.parametrize("parallelism", ["1", "2"], ids=["embedded", "taskmanagers"])
 def test_ctrl_c_cancels_the_job_cleanly(tmp_path, parallelism) -> None:
     script = tmp_path / "endless.py"
     script.write_text(ENDLESS)
     mark = tmp_path / "closed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "strom", "run", "-D", f"parallelism.default={parallelism}",
-         str(script), str(mark)], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        opened = Path(f"{mark}.open")
-        deadline = time.monotonic() + 60
-        while not (opened.exists() and len(opened.read_text().splitlines()) == int(parallelism)):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the job did not start"
-            time.sleep(0.05)
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
+    opened = Path(f"{mark}.open")
+    code, err = _interrupt(
+        tmp_path, ["-D", f"parallelism.default={parallelism}", str(script), str(mark)],
+        lambda: opened.exists() and len(opened.read_text().splitlines()) == int(parallelism))
+    assert code == 130, err
     assert "Traceback" not in err
     assert [line for line in err.splitlines() if line.strip()] == [
         "strom run: Ctrl-C: the job 'endless' was cancelled"]
@@ -150,21 +158,8 @@ def test_ctrl_c_while_no_job_runs_says_so(tmp_path) -> None:
     script.write_text("import pathlib, sys, time\npathlib.Path(sys.argv[1]).touch()\n"
                       "time.sleep(60)\n")
     ready = tmp_path / "ready"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "strom", "run", str(script), str(ready)], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130
+    code, err = _interrupt(tmp_path, [str(script), str(ready)], ready.exists)
+    assert code == 130
     assert err.strip() == "strom run: Ctrl-C: interrupted (no job was running)"
 
 
