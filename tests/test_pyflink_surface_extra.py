@@ -145,6 +145,9 @@ def test_execution_config_reports_strom_state() -> None:
         config.set_use_snapshot_compression(True)
     with pytest.raises(UnsupportedError, match="cooperatively"):
         config.set_task_cancellation_interval(100)
+    from strom.api import configuration
+
+    configuration._WARNED_CALLS.discard("ExecutionConfig.disable_generic_types")  # once a process
     with pytest.warns(RuntimeWarning, match="no effect"):
         config.disable_generic_types()
     assert config.has_generic_types_disabled()
@@ -234,6 +237,9 @@ def test_slot_sharing_group_builder_and_operators() -> None:
     with pytest.raises(JobDefinitionError, match="both CPU cores and task heap memory"):
         SlotSharingGroup.builder("half").set_cpu_cores(1).build()
 
+    from strom.api import slot_sharing_group
+
+    slot_sharing_group._WARNED.discard("heavy")  # warned once a process
     env = StreamExecutionEnvironment.get_execution_environment()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
