@@ -307,16 +307,35 @@ def test_strom_demo_web_shows_alerts_as_they_arrive(page, tmp_path) -> None:
         _stop(proc)
 
 
+SUBMITTED_JOB = """
+import time
+from strom.api.sources import NumberSequenceSource
+from strom.datastream import StreamExecutionEnvironment
+
+def slow(v):
+    time.sleep(0.001)
+    return v
+
+env = StreamExecutionEnvironment.get_execution_environment()
+env.from_source(NumberSequenceSource(0, 10**12), None, "numbers").map(slow).name("slow map") \\
+    .key_by(lambda v: v % 4).reduce(lambda a, b: a + b).name("sum").set_parallelism(2) \\
+    .filter(lambda v: False).name("none").set_parallelism(2).print()
+env.execute("submitted job")
+"""
+
+
 def test_the_session_cluster_serves_the_dashboard(page, tmp_path) -> None:
     port = _free_port()
+    env = dict(os.environ, STROM_CLUSTER_FILE=str(tmp_path / "cluster.json"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "strom.cluster.standalone", "--port", str(port),
-         "--taskmanagers", "1", "--slots", "2", "--cluster-file", str(tmp_path / "cluster.json")],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+         "--taskmanagers", "1", "--slots", "2"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        url = f"http://127.0.0.1:{port}"
         line = proc.stdout.readline()
-        assert f"dashboard and REST API on http://127.0.0.1:{port}" in line, line
-        page.goto(f"http://127.0.0.1:{port}/#/taskmanagers")
+        assert f"dashboard and REST API on {url}" in line, line
+        page.goto(f"{url}/#/taskmanagers")
         row = page.locator("#taskmanagers tbody tr[data-taskmanager-id]")
         row.wait_for()
         assert "2" in row.locator("td").nth(2).inner_text()  # slots
@@ -324,6 +343,25 @@ def test_the_session_cluster_serves_the_dashboard(page, tmp_path) -> None:
         page.wait_for_function("""() => /iB$/.test(document.querySelector(
             '#taskmanagers tbody tr[data-taskmanager-id] td:nth-child(8)').textContent)""")
         _shot(page, "taskmanagers")
+
+        job = tmp_path / "job.py"  # a job submitted to the cluster, run by its TaskManager
+        job.write_text(SUBMITTED_JOB)
+        submitted = subprocess.run([sys.executable, "-m", "strom", "run", "-d", str(job)],
+                                   cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert submitted.returncode == 0, submitted.stderr
+        jid = re.search(r"[0-9a-f]{32}", submitted.stdout + submitted.stderr)[0]
+        page.goto(f"{url}/#/jobs/{jid}")
+        page.wait_for_selector("#job-graph g.vertex[data-vertex-name^='sum']")
+        counter = page.locator("#vertices tr[data-vertex-name^='Source: numbers'] td.records-out")
+        page.wait_for_function("""(el) => Number(el.textContent.replace(/[^0-9]/g, '')) > 0""",
+                               arg=counter.element_handle(), timeout=60_000)
+        first = _int(counter.inner_text())
+        page.wait_for_function("""([el, first]) =>
+            Number(el.textContent.replace(/[^0-9]/g, '')) > first""",
+                               arg=[counter.element_handle(), first], timeout=30_000)
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#cancel-job")
+        page.wait_for_selector("h1 .state.CANCELED", timeout=30_000)
     finally:
         _stop(proc)
 
