@@ -399,12 +399,14 @@ class ExecutionConfig:
         return self._max_parallelism
 
     def enable_object_reuse(self) -> ExecutionConfig:
-        """Allow operators to pass records on without copying them."""
+        """Allow operators to pass records on without copying them (strom always does within a
+        process, as PyFlink does between chained Python functions: docs/compatibility.md)."""
         self._object_reuse = True
         return self
 
     def disable_object_reuse(self) -> ExecutionConfig:
-        """Copy records between chained operators (the default)."""
+        """Flink's default: copy records between chained operators. Recorded; strom, like
+        PyFlink's Python functions, passes them by reference (docs/compatibility.md)."""
         self._object_reuse = False
         return self
 
