@@ -410,3 +410,7 @@ def test_operator_broadcast_state_is_copied_to_new_subtasks() -> None:
         assert dict(state.items()) == {"a": 1, "b": 2}
     with pytest.raises(InvalidTypeError, match="MapStateDescriptor"):
         store.get_broadcast_state("rules")  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="operator broadcast state 'rules' value"):
+        rules.put("c", "three")  # the descriptor declares INT values
+    with pytest.raises(InvalidTypeError, match="operator broadcast state 'rules' key"):
+        rules.put_all({3: 3})

@@ -35,6 +35,7 @@ from typing import Any
 
 from strom.errors import InvalidTypeError, StateAccessError, describe
 from strom.state.descriptors import ListStateDescriptor, MapStateDescriptor
+from strom.state.typed import entry_checks
 
 __all__ = ["BROADCAST", "OPERATOR_STATE_FORMAT", "SPLIT", "UNION", "OperatorBroadcastState",
            "OperatorListState", "OperatorStateStore", "redistribute"]
@@ -45,12 +46,23 @@ SPLIT, UNION, BROADCAST = "split", "union", "broadcast"
 
 class OperatorBroadcastState:
     """A map kept by every subtask of an operator (PyFlink's ``BroadcastState`` as the operator
-    state store hands it out): the same updates must be applied on every subtask."""
+    state store hands it out): the same updates must be applied on every subtask. Keys and
+    values are checked against the types the descriptor declares (strom.state.typed)."""
 
-    def __init__(self, name: str, items: Iterable[tuple[Any, Any]] = ()) -> None:
+    def __init__(self, name: str, items: Iterable[tuple[Any, Any]] = (),
+                 descriptor: MapStateDescriptor | None = None) -> None:
         self.name = name
         self.mode = BROADCAST
         self._map: dict[Any, Any] = dict(items)
+        self._checks = ((None, None) if descriptor is None
+                        else entry_checks(descriptor, f"operator broadcast state '{name}'"))
+
+    def _checked(self, key: Any, value: Any) -> None:
+        key_check, value_check = self._checks
+        if key_check is not None:
+            key_check(key)
+        if value_check is not None:
+            value_check(value)
 
     def get(self, key: Any) -> Any:
         """The value of ``key``, or ``None``."""
@@ -62,10 +74,13 @@ class OperatorBroadcastState:
 
     def put(self, key: Any, value: Any) -> None:
         """Map ``key`` to ``value``."""
+        self._checked(key, value)
         self._map[key] = value
 
     def put_all(self, dict_value: dict) -> None:
         """Copy every mapping of ``dict_value`` in."""
+        for key, value in dict_value.items():
+            self._checked(key, value)
         self._map.update(dict_value)
 
     def remove(self, key: Any) -> None:
@@ -175,7 +190,8 @@ class OperatorStateStore:
                    f"{describe(state_descriptor)}; hint: MapStateDescriptor('rules', "
                    "Types.STRING(), Types.PICKLED_BYTE_ARRAY())")
             raise InvalidTypeError(msg)
-        return self._register(state_descriptor.name, BROADCAST)  # type: ignore[return-value]
+        return self._register(state_descriptor.name, BROADCAST,  # type: ignore[return-value]
+                              state_descriptor)
 
     def _list(self, descriptor: Any, mode: str) -> OperatorListState:
         if not isinstance(descriptor, ListStateDescriptor):
@@ -184,7 +200,8 @@ class OperatorStateStore:
             raise InvalidTypeError(msg)
         return self._register(descriptor.name, mode)  # type: ignore[return-value]
 
-    def _register(self, name: str, mode: str) -> OperatorListState | OperatorBroadcastState:
+    def _register(self, name: str, mode: str, descriptor: Any = None
+                  ) -> OperatorListState | OperatorBroadcastState:
         existing = self._states.get(name)
         if existing is not None:
             if existing.mode != mode:
@@ -202,7 +219,7 @@ class OperatorStateStore:
                 raise InvalidTypeError(msg)
             items = list(restored["items"])
         if mode == BROADCAST:
-            state: Any = OperatorBroadcastState(name, items)
+            state: Any = OperatorBroadcastState(name, items, descriptor)
         else:
             state = OperatorListState(name, mode, items)
         self._states[name] = state
