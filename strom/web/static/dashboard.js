@@ -329,6 +329,8 @@ class JobPage {
       if (!node) continue;
       node.rect.setAttribute("fill", busyColour(m.busy, m.backpressure));
       node.stats.textContent = `busy ${fmt.pct(m.busy)} · backpressured ${fmt.pct(m.backpressure)}`;
+      node.watermark.textContent = m.watermark == null ? "no watermark yet"
+        : `watermark ${m.watermark > MIN_EPOCH_MS ? fmt.clock(m.watermark) : m.watermark}`;
       node.group.dataset.busy = m.busy;
       node.group.dataset.backpressure = m.backpressure;
     }
@@ -391,7 +393,7 @@ class JobPage {
     const lines = {};
     for (const n of job.plan.nodes) {
       lines[n.id] = n.description.split(" -> ");
-      g.setNode(n.id, { width: 250, height: 44 + 16 * lines[n.id].length });
+      g.setNode(n.id, { width: 250, height: 58 + 16 * lines[n.id].length });
     }
     for (const n of job.plan.nodes) {
       for (const input of n.inputs || []) {
@@ -418,12 +420,13 @@ class JobPage {
       const rect = svg("rect", { x, y, width: n.width, height: n.height, fill: busyColour(0, 0) });
       const texts = lines[id].map((op, i) => svg("text", { x: x + 10, y: y + 18 + 16 * i,
         class: i === 0 ? "title" : "" }, (i ? "→ " : "") + truncate(op, 34)));
-      const par = svg("text", { x: x + 10, y: y + n.height - 22 }, `parallelism ${v ? v.parallelism : "?"}`);
-      const stats = svg("text", { x: x + 10, y: y + n.height - 8 }, "");
+      const par = svg("text", { x: x + 10, y: y + n.height - 36 }, `parallelism ${v ? v.parallelism : "?"}`);
+      const stats = svg("text", { x: x + 10, y: y + n.height - 22 }, "");
+      const watermark = svg("text", { x: x + 10, y: y + n.height - 8 }, "");
       const group = svg("g", { class: "vertex", "data-vertex-id": id, "data-vertex-name": v ? v.name : "" },
-        svg("title", {}, lines[id].join(" → ")), rect, texts, par, stats);
+        svg("title", {}, lines[id].join(" → ")), rect, texts, par, stats, watermark);
       root.append(group);
-      nodes[id] = { rect, stats, group };
+      nodes[id] = { rect, stats, watermark, group };
     }
     this.dag.replaceChildren(root);
     this.graph = { key: job.plan.nodes.map((n) => n.id).join(), nodes };
