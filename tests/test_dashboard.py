@@ -241,6 +241,49 @@ def test_an_injected_failure_shows_in_the_exceptions(page, tmp_path) -> None:
         server.stop()
 
 
+class _FailOnceWhenTold(_FailWhenTold):
+    """Raises once when told (it removes the marker), so the job restarts and goes on."""
+
+    def __call__(self, value: int) -> int:
+        time.sleep(0.001)
+        try:
+            os.remove(self.marker)
+        except FileNotFoundError:
+            return value
+        raise RuntimeError(f"injected failure at record {value}")
+
+
+def test_a_failure_the_job_restarted_after_shows_in_the_exceptions(page, tmp_path) -> None:
+    marker = tmp_path / "fail"
+    dispatcher = Dispatcher()
+    dispatcher.listen()
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.executor = "threads"
+    env.enable_checkpointing(200)  # and so the default restart strategy: restarts
+    env.get_checkpoint_config().set_checkpoint_storage_dir(f"file://{tmp_path / 'checkpoints'}")
+    env.from_source(NumberSequenceSource(0, 10**12), None, "numbers") \
+        .map(_FailOnceWhenTold(str(marker))).name("flaky map").print()
+    client = env.execute_async("restarting job")
+    server = RestServer(create_app(dispatcher), port=0).start()
+    try:
+        page.goto(f"{server.url}/#/jobs/{client.get_job_id()}/exceptions")
+        page.wait_for_selector("#exceptions .empty")
+        marker.write_text("")
+        page.wait_for_selector("#exceptions pre.trace")
+        text = page.locator("#exceptions").inner_text()
+        assert "injected failure at record" in text and "flaky map" in text
+        assert "the job restarted after each" in text
+        deadline = time.monotonic() + 20
+        while dispatcher.job(client.get_job_id()).control.restarts < 1:
+            assert time.monotonic() < deadline, "the job did not restart"
+            time.sleep(0.1)
+        assert page.locator("h1 .state").inner_text() == "RUNNING"
+        _shot(page, "exceptions-restarted")
+    finally:
+        dispatcher.shutdown()
+        server.stop()
+
+
 def test_a_token_is_asked_for_and_sent(page) -> None:
     server = RestServer(create_app(Dispatcher(), token="s3cret"), port=0).start()
     try:

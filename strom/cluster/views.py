@@ -434,21 +434,30 @@ def _checkpoint_entry(c: dict[str, Any]) -> dict[str, Any]:
 
 
 def exceptions(record: JobRecord) -> dict[str, Any]:
-    """``/jobs/:id/exceptions``: the failure (root exception and traceback), if any."""
-    error = record.control.error
-    if error is None:
+    """``/jobs/:id/exceptions``: the job's failures, newest first, with their tracebacks: those
+    it restarted after and the one it failed with (the root exception is the newest)."""
+    control = record.control
+    history = list(getattr(control, "failures", []))
+    error = control.error
+    if error is not None and all(e is not error for _, e in history):
+        history.append((record.end_time if record.end_time >= 0 else now_ms(), error))
+    if not history:
         return {"root-exception": None, "timestamp": None, "all-exceptions": [],
                 "truncated": False, "exceptionHistory": {"entries": [], "truncated": False}}
-    root, text = exception_text(error)
-    when = record.end_time if record.end_time >= 0 else now_ms()
-    operator = getattr(error, "operator", "") or None
-    entry = {"exceptionName": type(error).__qualname__, "stacktrace": text, "timestamp": when,
-             "taskName": operator, "endpoint": None, "taskManagerId": None,
-             "failureLabels": {}, "concurrentExceptions": []}
+    entries, texts = [], []
+    for when, failure in reversed(history):
+        root, text = exception_text(failure)
+        operator = getattr(failure, "operator", "") or None
+        entries.append({"exceptionName": type(failure).__qualname__, "stacktrace": text,
+                        "timestamp": when, "taskName": operator, "endpoint": None,
+                        "taskManagerId": None, "failureLabels": {},
+                        "concurrentExceptions": []})
+        texts.append((root, text, operator, when))
+    root, text, operator, when = texts[0]
     return {"root-exception": text, "timestamp": when,
-            "all-exceptions": [{"exception": text, "task": operator, "location": None,
-                                "timestamp": when}], "truncated": False,
-            "exceptionHistory": {"entries": [entry], "truncated": False}, "root-summary": root}
+            "all-exceptions": [{"exception": t, "task": op, "location": None, "timestamp": w}
+                               for _, t, op, w in texts], "truncated": False,
+            "exceptionHistory": {"entries": entries, "truncated": False}, "root-summary": root}
 
 
 def savepoint_status(request: SavepointRequest) -> dict[str, Any]:

@@ -113,6 +113,10 @@ class CompletableFuture:
         return None
 
 
+FAILURE_HISTORY = 16
+"""Failures a job keeps for its exception history (Flink's web.exception-history-size)."""
+
+
 class JobControl:
     """Shared between the executor running a job and its clients."""
 
@@ -128,12 +132,20 @@ class JobControl:
         self.metrics: Any = None
         self.coordinator: Any = None  # the job's checkpoint coordinator, once it runs
         self.restarts = 0  # how often the job was restarted after a failure
+        # (ms since the epoch, error) of the newest failures, oldest first, whether the job
+        # restarted after them or not (the REST API's exception history)
+        self.failures: list[tuple[int, BaseException]] = []
         # (vertex id, subtask) -> Flink's execution state / the TaskManager running it (set by
         # executors that place subtasks: the REST API shows them)
         self.subtask_states: dict[tuple[int, int], str] = {}
         self.subtask_locations: dict[tuple[int, int], str] = {}
         self.restart_strategy = ""  # its description, once the job runs
         self.job_parameters: dict[str, str] = {}  # the global job parameters it runs with
+
+    def note_failure(self, error: BaseException) -> None:
+        """Keep ``error`` in :attr:`failures` (the newest :data:`FAILURE_HISTORY` of them)."""
+        self.failures.append((time.time_ns() // 1_000_000, error))
+        del self.failures[:-FAILURE_HISTORY]
 
     def request_cancel(self) -> None:
         if not self.status.is_globally_terminal_state():

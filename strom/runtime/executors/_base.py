@@ -114,6 +114,7 @@ class Executor:
                 error = self._run_attempt(tasks, control, coordinator)
                 if error is None or not isinstance(error, Exception) or control.cancel_requested.is_set():
                     break
+                control.note_failure(error)
                 if _state_does_not_fit(error):  # a restart would restore the same state again
                     break
                 coordinator.abort_all(f"the job failed: {error}")

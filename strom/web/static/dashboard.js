@@ -501,15 +501,18 @@ class JobPage {
 
   async showExceptions() {
     const ex = await api(`/jobs/${this.jid}/exceptions`);
-    if (!ex["root-exception"]) {
-      this.exBox.replaceChildren(el("div", { class: "empty" }, "No exception: the job has not failed."));
+    const entries = ex.exceptionHistory.entries || [];
+    if (!entries.length) {
+      patch(this.exBox, [el("div", { class: "empty" }, "No exception: the job has not failed.")]);
       return;
     }
-    const entry = (ex.exceptionHistory.entries || [])[0] || {};
-    this.exBox.replaceChildren(
-      el("div", { class: "meta" }, `${fmt.time(ex.timestamp)}${entry.taskName ? ` · in ${entry.taskName}` : ""}`),
-      el("div", { class: "error root-summary" }, ex["root-summary"] || entry.exceptionName || "exception"),
-      el("pre", { class: "trace" }, ex["root-exception"]));
+    const failed = this.job && this.job.state === "FAILED";
+    patch(this.exBox, [el("div", { class: "meta" }, `${entries.length} failure${entries.length === 1 ? "" : "s"}, ` +
+      `newest first${failed ? "; the newest ended the job" : "; the job restarted after each"}`),
+    ...entries.map((e, i) => el("div", { class: "exception", "data-exception": i },
+      el("div", { class: "meta" }, `${fmt.time(e.timestamp)}${e.taskName ? ` · in ${e.taskName}` : ""}`),
+      el("div", { class: "error root-summary" }, e.stacktrace.trim().split("\n").pop()),
+      el("pre", { class: "trace" }, e.stacktrace)))]);
   }
 
   async showConfiguration() {
