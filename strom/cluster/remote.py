@@ -135,9 +135,8 @@ class RemoteExecutor:
                     break
                 control.cancel_requested.wait(POLL_SECONDS)
         except KeyboardInterrupt:
-            try:
+            try:  # `strom run` says that the job was cancelled
                 client.cancel(job_id)
-                print(f"cancelled job {job_id} on the cluster", file=sys.stderr)
             except ClusterError as exc:
                 print(f"could not cancel job {job_id} on the cluster: {exc}", file=sys.stderr)
             raise
