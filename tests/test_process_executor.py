@@ -69,7 +69,7 @@ def test_credit_based_flow_control_bounds_what_is_in_flight() -> None:
     gives one back, and the producer blocked on credit is woken."""
     producer, consumer = _pair()
     try:
-        inp = consumer.input_channel(1, "x")
+        inp = consumer.input_channel(1, "x", credits=2)
         out = producer.output_channel(1, "x", consumer.address, credits=2)
         woken = threading.Event()
         out.on_credit = woken.set
@@ -86,6 +86,32 @@ def test_credit_based_flow_control_bounds_what_is_in_flight() -> None:
         assert inp.poll() == ([9], [None])
         time.sleep(0.05)
         assert out.granted == 3
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def test_credit_returns_in_lumps_of_half_the_window() -> None:
+    """With a window of 8 the consumer returns credit 4 batches at a time (one frame each), and
+    a producer that used its whole window always gets credit back."""
+    producer, consumer = _pair()
+    try:
+        inp = consumer.input_channel(1, "x", credits=8)
+        out = producer.output_channel(1, "x", consumer.address, credits=8)
+        for i in range(8):
+            out.push(([i], [None]))
+        assert not out.has_credit()
+        _wait(lambda: len(inp) == 8)
+        for i in range(3):
+            assert inp.poll() == ([i], [None])
+        time.sleep(0.05)
+        assert out.granted == 8  # three taken: nothing returned yet
+        assert inp.poll() == ([3], [None])
+        _wait(lambda: out.granted == 12)
+        for i in range(4, 8):
+            assert inp.poll() == ([i], [None])
+        _wait(lambda: out.granted == 16)
+        assert out.has_credit()
     finally:
         producer.close()
         consumer.close()
@@ -318,8 +344,8 @@ def test_batches_of_built_in_types_travel_marshalled_and_others_pickled_with_the
 
     producer, consumer = _pair()
     try:
-        inp = consumer.input_channel(3, "x")
-        out = producer.output_channel(3, "x", consumer.address, credits=8)
+        inp = consumer.input_channel(3, "x", credits=2)  # credit back for every batch
+        out = producer.output_channel(3, "x", consumer.address, credits=2)
         out.push(([("a", 1), ("b", 2)], [1, 2]))
         assert out.marshal
         out.push(([Point(1, 2), Row(x=1)], [None, None]))
@@ -330,7 +356,7 @@ def test_batches_of_built_in_types_travel_marshalled_and_others_pickled_with_the
         values, _ = inp.poll()
         assert type(values[0]) is Point and isinstance(values[1], Row)
         assert inp.poll() == ([("c", 3)], [3])
-        _wait(lambda: out.granted == 11)  # every batch, however serialized, returned its credit
+        _wait(lambda: out.granted == 5)  # every batch, however serialized, returned its credit
     finally:
         producer.close()
         consumer.close()

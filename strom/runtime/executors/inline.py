@@ -18,7 +18,7 @@ from strom.runtime.executors._base import Executor
 from strom.runtime.executors._gc import DEFAULT_YOUNG_THRESHOLD, tuned_gc
 from strom.runtime.job import JobControl, JobStatus
 from strom.runtime.operators.sources import ThreadedSourceOperator
-from strom.runtime.task import BLOCKED, END, MORE
+from strom.runtime.task import END, MORE
 from strom.time.clock import ManualClock
 
 IDLE_WAIT_CAP_S = 0.05
@@ -61,8 +61,9 @@ class InlineExecutor(Executor):
                 status = t.step()
                 if status == MORE or status == END:
                     progressed = True
-                elif status == BLOCKED:
-                    progressed = True  # its consumer runs this round and frees credit
+                # BLOCKED is no progress: a consumer in this process that frees the credit
+                # returns MORE this round; credit from another process (a TaskManager's remote
+                # channel) wakes the loop when it arrives, instead of the loop spinning for it
             live = [t for t in live if not t.finished]
             if progressed or not live:
                 continue

@@ -2,7 +2,8 @@
 
 Credit-based flow control as in Flink's network stack: the consumer grants the producer a
 number of batches it can buffer (the channel's credits); every batch sent uses one, every
-batch the consumer takes off its queue gives one back (a ``CREDIT`` frame). A producer without
+batch the consumer takes off its queue gives one back (in ``CREDIT`` frames of half the window
+each). A producer without
 credit is not scheduled (``has_credit``), so a slow consumer backpressures its producers and
 memory stays bounded on both sides. Events (watermarks, barriers, end of partition) need no
 credit: they are few and must never wait behind a full queue of records in the other direction.
@@ -80,11 +81,16 @@ class RemoteInputChannel(Channel):
     """The consumer's end: frames delivered by the connection's reader thread, read in order."""
 
     __slots__ = ("channel", "name", "queue", "returned", "grant", "on_push", "on_credit",
-                 "bytes_in")
+                 "bytes_in", "taken", "grant_every")
 
-    def __init__(self, channel: int, name: str = "") -> None:
+    def __init__(self, channel: int, name: str = "", credits: int = DEFAULT_CREDITS) -> None:
         self.channel = channel
         self.name = name
+        # credit goes back in lumps of half the window (one frame, one syscall per lump): the
+        # producer can be out of credit only with all of its window here, so a lump is always
+        # completed by batches already queued
+        self.taken = 0
+        self.grant_every = max(1, credits // 2)
         self.queue: deque = deque()
         self.returned: Any = None  # the rest of a batch put back by unread()
         self.grant: Callable[[int, int], None] | None = None  # send credit back (set on delivery)
@@ -109,14 +115,20 @@ class RemoteInputChannel(Channel):
         except IndexError:
             return None
         if kind == MARSHALLED:
-            self.grant(self.channel, 1)  # type: ignore[misc]
+            self._took()
             return marshal.loads(payload)
         item = loads(payload)
         if kind == BATCH:
-            self.grant(self.channel, 1)  # type: ignore[misc]
+            self._took()
         elif kind != EVENT:
             raise TypeError(f"channel {self.name}: unexpected frame kind {kind}")
         return item
+
+    def _took(self) -> None:
+        self.taken += 1
+        if self.taken >= self.grant_every:
+            self.grant(self.channel, self.taken)  # type: ignore[misc]
+            self.taken = 0
 
     def unread(self, item: Any) -> None:
         self.returned = item

@@ -88,8 +88,10 @@ class NetworkEnvironment:
         for conn in conns:
             conn.close()
 
-    def input_channel(self, channel: int, name: str) -> RemoteInputChannel:
-        ch = RemoteInputChannel(channel, name)
+    def input_channel(self, channel: int, name: str,
+                      credits: int = DEFAULT_CREDITS) -> RemoteInputChannel:
+        """The consumer's end of ``channel``; ``credits`` is its producer's window."""
+        ch = RemoteInputChannel(channel, name, credits)
         self.inputs[channel] = ch
         return ch
 
