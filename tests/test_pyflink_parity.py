@@ -56,6 +56,7 @@ from strom.datastream.state import (
     StateTtlConfig,
     ValueStateDescriptor,
 )
+from strom.errors import JobDefinitionError
 from strom.runtime.elements import OutputTag
 from tests.pyflink_parity_helpers import ParitySink, sorted_by_str
 
@@ -763,8 +764,8 @@ def test_reduce_with_state(env: StreamExecutionEnvironment, sink: ParitySink) ->
     # mirrors PyFlink test_data_stream.py::DataStreamStreamingTests::test_reduce_with_state
     ds = _row_str_int(env, [("a", 0), ("c", 1), ("d", 1), ("b", 0), ("e", 1)])
     keyed_stream = ds.key_by(MyKeySelector(), key_type=Types.INT())
-    with pytest.raises(Exception):  # noqa: B017 - PyFlink asserts any exception
-        keyed_stream.name("keyed stream")
+    with pytest.raises(JobDefinitionError, match="a KeyedStream is not an operator"):
+        keyed_stream.name("keyed stream")  # PyFlink raises Exception: not supported
     sink.attach(keyed_stream.reduce(MyReduceFunction()))
     env.execute("key_by_test")
     assert sorted(sink.get_results(False)) == sorted(
@@ -775,8 +776,8 @@ def test_reduce_with_state_batch(batch_env: StreamExecutionEnvironment, sink: Pa
     # mirrors PyFlink test_data_stream.py::DataStreamBatchTests::test_reduce_with_state
     ds = _row_str_int(batch_env, [("a", 0), ("c", 1), ("d", 1), ("b", 0), ("e", 1)])
     keyed_stream = ds.key_by(MyKeySelector(), key_type=Types.INT())
-    with pytest.raises(Exception):  # noqa: B017
-        keyed_stream.name("keyed stream")
+    with pytest.raises(JobDefinitionError, match="a KeyedStream is not an operator"):
+        keyed_stream.name("keyed stream")  # PyFlink raises Exception: not supported
     sink.attach(keyed_stream.reduce(MyReduceFunction()))
     batch_env.execute("key_by_test")
     assert sorted(sink.get_results(False)) == sorted(["+I[ab, 0]", "+I[cde, 1]"])
@@ -879,8 +880,8 @@ def test_keyed_map(env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # mirrors PyFlink test_data_stream.py::ProcessDataStreamTests::test_keyed_map
     ds = _row_str_int(env, [("a", 0), ("b", 1), ("c", 0), ("d", 1), ("e", 2)])
     keyed_stream = ds.key_by(MyKeySelector(), key_type=Types.INT())
-    with pytest.raises(Exception):  # noqa: B017
-        keyed_stream.name("keyed stream")
+    with pytest.raises(JobDefinitionError, match="a KeyedStream is not an operator"):
+        keyed_stream.name("keyed stream")  # PyFlink raises Exception: not supported
 
     class AssertKeyMapFunction(MapFunction):
         def open(self, runtime_context: RuntimeContext) -> None:
@@ -908,8 +909,8 @@ def test_keyed_flat_map(env: StreamExecutionEnvironment, sink: ParitySink) -> No
     # mirrors PyFlink test_data_stream.py::ProcessDataStreamTests::test_keyed_flat_map
     ds = _row_str_int(env, [("a", 0), ("b", 0), ("c", 1), ("d", 1), ("e", 2)])
     keyed_stream = ds.key_by(MyKeySelector(), key_type=Types.INT())
-    with pytest.raises(Exception):  # noqa: B017
-        keyed_stream.name("keyed stream")
+    with pytest.raises(JobDefinitionError, match="a KeyedStream is not an operator"):
+        keyed_stream.name("keyed stream")  # PyFlink raises Exception: not supported
 
     class AssertKeyFlatMap(FlatMapFunction):
         def __init__(self) -> None:
@@ -943,8 +944,8 @@ def test_keyed_filter(env: StreamExecutionEnvironment, sink: ParitySink) -> None
     # mirrors PyFlink test_data_stream.py::ProcessDataStreamTests::test_keyed_filter
     ds = _row_str_int(env, [("a", 0), ("b", 0), ("c", 1), ("d", 1), ("e", 2)])
     keyed_stream = ds.key_by(MyKeySelector())
-    with pytest.raises(Exception):  # noqa: B017
-        keyed_stream.name("keyed stream")
+    with pytest.raises(JobDefinitionError, match="a KeyedStream is not an operator"):
+        keyed_stream.name("keyed stream")  # PyFlink raises Exception: not supported
 
     class AssertKeyFilter(FilterFunction):
         def __init__(self) -> None:
@@ -1339,8 +1340,8 @@ def test_keyed_stream_partitioning(env: StreamExecutionEnvironment) -> None:
     ds = env.from_collection([("ab", 1), ("bdc", 2), ("cfgs", 3), ("deeefg", 4)])
     keyed_stream = ds.key_by(lambda x: x[1])
     for method in ("shuffle", "rebalance", "rescale", "broadcast", "forward"):
-        with pytest.raises(Exception):  # noqa: B017 - PyFlink asserts any exception
-            getattr(keyed_stream, method)()
+        with pytest.raises(JobDefinitionError, match="cannot be re-partitioned"):
+            getattr(keyed_stream, method)()  # PyFlink: Exception, cannot override partitioning
 
 
 @pytest.mark.skip(reason="reads the slot sharing group from the JVM StreamGraph (Java-only)")
@@ -1486,8 +1487,8 @@ def test_key_by_map(env: StreamExecutionEnvironment, sink: ParitySink) -> None:
     # PyFlink's str() of it is "Row(f0='e', f1=2)", used here.
     ds = _row_str_int(env, [("a", 0), ("b", 0), ("c", 1), ("d", 1), ("e", 2)])
     keyed_stream = ds.key_by(MyKeySelector(), key_type=Types.INT())
-    with pytest.raises(Exception):  # noqa: B017
-        keyed_stream.name("keyed stream")
+    with pytest.raises(JobDefinitionError, match="a KeyedStream is not an operator"):
+        keyed_stream.name("keyed stream")  # PyFlink raises Exception: not supported
 
     class AssertKeyMapFunction(MapFunction):
         def __init__(self) -> None:
