@@ -13,13 +13,15 @@ from __future__ import annotations
 import functools
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from strom.api._functions import fresh, positional_arity, require_methods, resolve
 from strom.api.aggregations import aggregation
 from strom.api.broadcast import BroadcastConnectedStream, BroadcastStream
+from strom.api.collect import CloseableIterator, CollectedFailure
+from strom.api.projection import Projection
 from strom.api.row import Row
 from strom.api.sinks import preprocessed
 from strom.api.slot_sharing_group import group_name
@@ -35,7 +37,6 @@ from strom.errors import (
     InvalidTypeError,
     JobDefinitionError,
     UnsupportedError,
-    UserFunctionError,
     describe,
 )
 from strom.graph import partitioners as P
@@ -222,7 +223,7 @@ class DataStream:
                 out_type = Types.ROW_NAMED([names[i] for i in indexes], picked)
             else:
                 out_type = Types.TUPLE(picked)
-        return self.map(_Projection(indexes), output_type=out_type).name("Projection")
+        return self.map(Projection(indexes), output_type=out_type).name("Projection")
 
     def flat_map(self, func: Any, output_type: TypeInformation | None = None) -> DataStream:
         """Zero or more outputs per element: ``func(value)`` yields or returns them."""
@@ -369,7 +370,7 @@ class DataStream:
             try:
                 client.wait()
             except BaseException as exc:  # handed to the consumer
-                results.put(_Failure(exc))
+                results.put(CollectedFailure(exc))
             finally:
                 result_targets.unregister(target)
             results.put(done)
@@ -418,86 +419,6 @@ class DataStream:
             return AllWindowedStream(self, CountTumblingWindowAssigner(size))
         windowed = AllWindowedStream(self, GlobalWindows.create())
         return windowed.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide))
-
-
-class _Projection:
-    """``project``'s map: the chosen fields of a tuple (a tuple) or Row (a Row, names kept)."""
-
-    def __init__(self, indexes: tuple[int, ...]) -> None:
-        self.indexes = indexes
-
-    def __call__(self, value: Any) -> Any:
-        indexes = self.indexes
-        try:
-            if isinstance(value, Row):
-                row = Row(*(value[i] for i in indexes))
-                names = value._fields
-                if names is not None:
-                    row.set_field_names([names[i] for i in indexes])
-                row.set_row_kind(value.get_row_kind())
-                return row
-            if isinstance(value, (tuple, list)):
-                return tuple(value[i] for i in indexes)
-        except IndexError:
-            msg = (f"project{indexes}: element {describe(value)} has no field "
-                   f"{max(indexes)}; project needs elements with at least {max(indexes) + 1} fields")
-            raise UserFunctionError(msg, operator="Projection", element=value) from None
-        msg = (f"project{indexes}: expected a tuple or Row element, got {describe(value)} "
-               f"({type(value).__name__}). Hint: map to a tuple first")
-        raise UserFunctionError(msg, operator="Projection", element=value)
-
-
-class _Failure:
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-class CloseableIterator:
-    """Results of ``execute_and_collect``; closing it cancels the job if still running."""
-
-    def __init__(self, results: queue.Queue, done: object, client: Any) -> None:
-        self._results, self._done, self._client = results, done, client
-        self._finished = False
-
-    def __iter__(self) -> Iterator[Any]:
-        return self
-
-    def next(self) -> Any:
-        """The next result (PyFlink's name for ``next(iterator)``)."""
-        return self.__next__()
-
-    def __next__(self) -> Any:
-        if self._finished:
-            raise StopIteration
-        item = self._results.get()
-        if item is self._done:
-            self._finished = True
-            raise StopIteration
-        if isinstance(item, _Failure):
-            self._finished = True
-            raise item.error
-        return item
-
-    def close(self) -> None:
-        if not self._finished:
-            self._client.cancel()
-            self._finished = True
-            while True:  # unblock the job if it is waiting on a full queue
-                try:
-                    if self._results.get_nowait() is self._done:
-                        break
-                except queue.Empty:
-                    if self._client._control.done.is_set():
-                        break
-                    self._client._control.done.wait(0.01)
-
-    def __enter__(self) -> CloseableIterator:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
 
 
 class DataStreamSink:
