@@ -173,9 +173,17 @@ def test_at_least_once_loses_nothing(executor: str, parallelism: int, points: li
     got = finished_lines(out)
     exact = {line for line in EXPECTED if not line.startswith("win:")}
     assert exact <= set(got), difference(got, EXPECTED)
-    # a window's sum may count a replayed event twice, never miss one (i >= 0)
-    sums = {line.rsplit(":", 1)[0]: int(line.rsplit(":", 1)[1]) for line in got if line.startswith("win:")}
+    # every event reaches its window at least once: some firing of each window saw all of its
+    # events (perhaps some twice). A window may fire again after a restore: it fired and was
+    # cleared before the snapshot (records after one channel's barrier are processed first),
+    # while a source replays events of it from its position, so the later firing holds only
+    # those (Flink's AT_LEAST_ONCE does the same); that firing is a duplicate, not a loss
+    sums: dict[str, list[int]] = {}
+    for line in got:
+        if line.startswith("win:"):
+            window, total = line.rsplit(":", 1)
+            sums.setdefault(window, []).append(int(total))
     for line in EXPECTED:
         if line.startswith("win:"):
             window, total = line.rsplit(":", 1)
-            assert sums.get(window, -1) >= int(total), (window, total, sums.get(window))
+            assert max(sums.get(window, [-1])) >= int(total), (window, total, sums.get(window))

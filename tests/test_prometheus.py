@@ -94,7 +94,10 @@ def _vertex_metrics(rest: TestClient, jid: str) -> dict[str, dict[str, object]]:
     """Each vertex's per-subtask metrics from the REST API, by vertex name."""
     out = {}
     for v in rest.get(f"/jobs/{jid}").json()["vertices"]:
-        listed = rest.get(f"/jobs/{jid}/vertices/{v['id']}/metrics").json()
+        deadline = time.monotonic() + 30  # TaskManager processes report with their heartbeat
+        while not (listed := rest.get(f"/jobs/{jid}/vertices/{v['id']}/metrics").json()):
+            assert time.monotonic() < deadline, f"vertex {v['name']} lists no metrics"
+            time.sleep(0.05)
         ids = ",".join(m["id"] for m in listed)
         values = rest.get(f"/jobs/{jid}/vertices/{v['id']}/metrics", params={"get": ids}).json()
         out[v["name"]] = {"id": v["id"], **{m["id"]: m["value"] for m in values}}
