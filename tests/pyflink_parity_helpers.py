@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from strom.api.typeinfo import _java_to_string  # the Java toString strom's own sinks write
+from strom.api.java_strings import java_to_string  # the Java toString strom's own sinks write
 from strom.testing import CollectSink
 
 
@@ -40,7 +40,7 @@ class ParitySink:
             is_python_object = stringify
         if is_python_object:
             return [str(v) for v in self._sink.values]
-        return [_java_to_string(v, self._type) for v in self._sink.values]
+        return [java_to_string(v, self._type) for v in self._sink.values]
 
     def clear(self) -> None:
         self._sink.release()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from strom.api.typeinfo import java_string
+from strom.api.java_strings import java_string
 from strom.common import (
     ByteArraySchema,
     CheckpointingMode,

@@ -1,7 +1,7 @@
 """Java ``toString`` of scalar values: ``Double.toString``, ``java.time`` and ``java.sql`` layouts.
 
 Private to :mod:`strom.api.typeinfo`: its types' ``_java`` methods and
-:func:`~strom.api.typeinfo.java_string` use these. Each function takes a valid value of its
+:func:`~strom.api.java_strings.java_string` use these. Each function takes a valid value of its
 type; ``None`` (Java's ``null``) is handled by the caller.
 """
 from __future__ import annotations

@@ -21,6 +21,7 @@ from strom.api._functions import fresh, positional_arity, require_methods, resol
 from strom.api.aggregations import aggregation
 from strom.api.broadcast import BroadcastConnectedStream, BroadcastStream
 from strom.api.collect import CloseableIterator, CollectedFailure
+from strom.api.java_strings import java_string
 from strom.api.projection import Projection
 from strom.api.row import Row
 from strom.api.sinks import preprocessed
@@ -30,7 +31,6 @@ from strom.api.typeinfo import (
     RowTypeInfo,
     TupleTypeInfo,
     TypeInformation,
-    java_string,
 )
 from strom.api.types import Types
 from strom.errors import (

@@ -17,8 +17,9 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
+from strom.api.java_strings import java_to_string
 from strom.api.row import Row
-from strom.api.typeinfo import TypeInformation, Types, _java_to_string
+from strom.api.typeinfo import TypeInformation, Types
 from strom.errors import InvalidTypeError, JobDefinitionError, describe
 from strom.state.type_serializer import TypeSerializer
 
@@ -148,7 +149,7 @@ class Encoder:
         Java's ``toString`` of the declared type, or Python's ``str`` for untyped (pickled)
         streams; unlike ``print()`` a row is written as Java's ``+I[a, 1]``.
         """
-        return (_java_to_string(element, type_info) + "\n").encode(self.charset)
+        return (java_to_string(element, type_info) + "\n").encode(self.charset)
 
     def __repr__(self) -> str:
         return f"Encoder.simple_string_encoder({self.charset!r})"

@@ -26,10 +26,11 @@ import io
 import logging
 from typing import Any
 
+from strom.api.java_strings import java_string
 from strom.api.java_wrappers import BulkWriterFactory
 from strom.api.row import Row
 from strom.api.serialization import DeserializationSchema, SerializationSchema
-from strom.api.typeinfo import RowTypeInfo, TypeInformation, _ElementsTypeInfo, java_string
+from strom.api.typeinfo import RowTypeInfo, TypeInformation, _ElementsTypeInfo
 from strom.connectors.file_formats import _parse_scalar
 from strom.errors import InvalidTypeError, JobDefinitionError, UnsupportedError, describe
 

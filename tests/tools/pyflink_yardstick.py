@@ -61,7 +61,7 @@ import sys
 import types
 import uuid
 
-from strom.api.typeinfo import _java_to_string
+from strom.api.java_strings import java_to_string
 from strom.common import Configuration
 from strom.common.watermark_strategy import TimestampAssigner
 from strom.datastream import SinkFunction, StreamExecutionEnvironment
@@ -133,7 +133,7 @@ class DataStreamTestSinkFunction(SinkFunction):
         _RESULTS[self.sink_id] = []  # collectAndClear
         if is_python_object:
             return [str(v) for v in values] if stringify else list(values)
-        return [_java_to_string(v, self.type_info) for v in values]
+        return [java_to_string(v, self.type_info) for v in values]
 
     def clear(self):
         _RESULTS[self.sink_id] = []
