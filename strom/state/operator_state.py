@@ -54,15 +54,12 @@ class OperatorBroadcastState:
         self.name = name
         self.mode = BROADCAST
         self._map: dict[Any, Any] = dict(items)
-        self._checks = ((None, None) if descriptor is None
-                        else entry_checks(descriptor, f"operator broadcast state '{name}'"))
+        self._check = (None if descriptor is None
+                       else entry_checks(descriptor, f"operator broadcast state '{name}'"))
 
     def _checked(self, key: Any, value: Any) -> None:
-        key_check, value_check = self._checks
-        if key_check is not None:
-            key_check(key)
-        if value_check is not None:
-            value_check(value)
+        if self._check is not None:
+            self._check(key, value)
 
     def get(self, key: Any) -> Any:
         """The value of ``key``, or ``None``."""

@@ -126,22 +126,15 @@ class _TypedList:
 
 class _TypedMap:
     __slots__ = ()
-    _check: tuple[Declared | None, Declared | None]
-
-    def _check_entry(self, key: Any, value: Any) -> None:
-        key_check, value_check = self._check
-        if key_check is not None:
-            key_check(key)
-        if value_check is not None:
-            value_check(value)
+    _check: EntryCheck
 
     def put(self, key: Any, value: Any) -> None:
-        self._check_entry(key, value)
+        self._check(key, value)
         super().put(key, value)  # type: ignore[misc]
 
     def put_all(self, dict_value: Any) -> None:
         for key, value in (dict_value or {}).items():
-            self._check_entry(key, value)
+            self._check(key, value)
         super().put_all(dict_value)  # type: ignore[misc]
 
 
@@ -185,10 +178,28 @@ def _where(descriptor: Any, operator: str | None, part: str = "") -> str:
     return f"operator '{operator}': {where}" if operator else where
 
 
-def entry_checks(descriptor: Any, where: str) -> tuple[Declared | None, Declared | None]:
-    """The checks of a MapStateDescriptor's key and value types (None where it declares none)."""
-    return (Declared.of(descriptor.key_type_info, f"{where} key"),
-            Declared.of(descriptor.value_type_info, f"{where} value"))
+class EntryCheck:
+    """The check of a map entry's key and value against the types a MapStateDescriptor
+    declares: ``check(key, value)`` raises InvalidTypeError naming which one is wrong."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: Declared | None, value: Declared | None) -> None:
+        self.key = key
+        self.value = value
+
+    def __call__(self, key: Any, value: Any) -> None:
+        if self.key is not None:
+            self.key(key)
+        if self.value is not None:
+            self.value(value)
+
+
+def entry_checks(descriptor: Any, where: str) -> EntryCheck | None:
+    """The check of a MapStateDescriptor's entries; None when it declares neither type."""
+    key = Declared.of(descriptor.key_type_info, f"{where} key")
+    value = Declared.of(descriptor.value_type_info, f"{where} value")
+    return None if key is None and value is None else EntryCheck(key, value)
 
 
 def typed_state(cls: type, backend: Any, descriptor: Any, operator: str | None) -> Any:
@@ -197,8 +208,6 @@ def typed_state(cls: type, backend: Any, descriptor: Any, operator: str | None) 
     kind = descriptor.kind
     if kind == "map":
         check: Any = entry_checks(descriptor, _where(descriptor, operator))
-        if check == (None, None):
-            check = None
     else:
         part = " accumulator" if kind == "aggregating" else ""
         check = Declared.of(descriptor.type_info, _where(descriptor, operator, part))
@@ -216,4 +225,4 @@ def typed_state(cls: type, backend: Any, descriptor: Any, operator: str | None) 
     return state
 
 
-__all__ = ["Declared", "entry_checks", "typed_state"]
+__all__ = ["Declared", "EntryCheck", "entry_checks", "typed_state"]

@@ -130,11 +130,8 @@ class BroadcastState(ReadOnlyBroadcastState[K, V]):
     __slots__ = ("_check",)
 
     def _checked(self, key: Any, value: Any) -> None:
-        key_check, value_check = self._check
-        if key_check is not None:
-            key_check(key)
-        if value_check is not None:
-            value_check(value)
+        if self._check is not None:
+            self._check(key, value)
 
     def items(self) -> Iterable[tuple[Any, Any]]:
         return list(self._map.items())
