@@ -44,6 +44,7 @@ BLOCKED = 3
 RECORDS_PER_SOURCE_STEP = 1024
 BATCHES_PER_STEP = 8
 SOURCE_CHUNK = 64  # records between two deadline checks, to start with (adapts to record cost)
+DEFAULT_BUFFER_TIMEOUT_MS = 100  # Flink's execution.buffer-timeout
 MIN_STEP_NS = 50_000  # buffer timeout 0: a step feeding channels ends after ~50 us
 SLOW_SLICE_NS = 1_000_000  # a slice slower than this shrinks (slow records: check more often)
 FAST_SLICE_NS = 100_000  # a slice faster than this grows back
@@ -132,6 +133,17 @@ class StreamTask:
         bounded = bool(writers) and isinstance(timeout, int) and timeout >= 0
         self.step_ns = max(timeout * 1_000_000, MIN_STEP_NS) if bounded else None
         self.max_slice = 1 if timeout == 0 else SOURCE_CHUNK
+        # how long a channel to another process may hold a partial batch while the task is busy
+        # (None: flushed every step): the buffer timeout, Flink's 100 ms when unset, no limit
+        # at -1 (Flink: flush only when full); the task flushes them whenever it runs out of work
+        holds = any(w.holds_partial for w in writers)
+        if not holds or timeout == 0:
+            self.partial_ns: int | None = None
+        elif isinstance(timeout, int) and timeout > 0:
+            self.partial_ns = timeout * 1_000_000
+        else:
+            self.partial_ns = (1 << 62) if timeout == -1 else DEFAULT_BUFFER_TIMEOUT_MS * 1_000_000
+        self._partial_due = 0
         self.slice = 1  # records between two deadline checks; grows to max_slice while records are fast
 
     # -- lifecycle --
@@ -344,7 +356,7 @@ class StreamTask:
                 self.end_of_data()
         else:
             status = self._process_inputs()
-        self._flush()
+        self._flush_after(status)
         if status == NOTHING and (fired or ran):
             return MORE
         return status
@@ -434,6 +446,18 @@ class StreamTask:
     def _flush(self) -> None:
         for w in self.writers:
             w.flush()
+
+    def _flush_after(self, status: int) -> None:
+        """End of a step: ship every buffer, except that a task with more to do keeps the
+        partial batches of channels to other processes until its buffer timeout passed."""
+        if status == MORE and self.partial_ns is not None:
+            now = self.info.clock.monotonic_ns()
+            if now < self._partial_due:
+                for w in self.writers:
+                    w.flush_step()
+                return
+            self._partial_due = now + self.partial_ns
+        self._flush()
 
     def _process_inputs(self) -> int:
         budget = BATCHES_PER_STEP
