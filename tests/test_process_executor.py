@@ -24,7 +24,7 @@ from strom.common.restart_strategy import RestartStrategies
 from strom.datastream import StreamExecutionEnvironment
 from strom.datastream.functions import MapFunction, SinkFunction
 from strom.errors import JobExecutionError, UnsupportedError
-from strom.runtime.channels import DEFAULT_CREDITS
+from strom.runtime.channels import DEFAULT_CREDITS, LocalChannel, RecordWriter
 from strom.runtime.network import NetworkEnvironment
 from strom.testing import CollectSink
 from strom.time.clock import ManualClock
@@ -32,17 +32,31 @@ from strom.time.clock import ManualClock
 Point = namedtuple("Point", "x y")
 
 
+_NETWORKS: list[NetworkEnvironment] = []  # the pair under test: polled while a test waits
+
+
 def _wait(predicate: Any, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while True:
+        for network in _NETWORKS:
+            network.poll()  # a TaskManager's task thread does this between steps
+        if predicate():
+            return
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.005)
+
+
+def _settle(seconds: float = 0.05) -> None:
+    """Let whatever is in flight arrive."""
+    deadline = time.monotonic() + seconds
+    _wait(lambda: time.monotonic() >= deadline)
 
 
 def _pair() -> tuple[NetworkEnvironment, NetworkEnvironment]:
     producer, consumer = NetworkEnvironment(), NetworkEnvironment()
     producer.reset("a1")
     consumer.reset("a1")
+    _NETWORKS[:] = [producer, consumer]
     return producer, consumer
 
 
@@ -84,7 +98,7 @@ def test_credit_based_flow_control_bounds_what_is_in_flight() -> None:
         assert out.has_credit()
         inp.unread(([9], [None]))  # the rest of a batch put back gives no second credit
         assert inp.poll() == ([9], [None])
-        time.sleep(0.05)
+        _settle()
         assert out.granted == 3
     finally:
         producer.close()
@@ -104,7 +118,7 @@ def test_credit_returns_in_lumps_of_half_the_window() -> None:
         _wait(lambda: len(inp) == 8)
         for i in range(3):
             assert inp.poll() == ([i], [None])
-        time.sleep(0.05)
+        _settle()
         assert out.granted == 8  # three taken: nothing returned yet
         assert inp.poll() == ([3], [None])
         _wait(lambda: out.granted == 12)
@@ -112,6 +126,106 @@ def test_credit_returns_in_lumps_of_half_the_window() -> None:
             assert inp.poll() == ([i], [None])
         _wait(lambda: out.granted == 16)
         assert out.has_credit()
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def test_a_step_end_ships_partial_batches_in_process_and_keeps_those_to_other_processes() -> None:
+    """Between steps the consumer of an in-process channel runs on the same thread, so the
+    end of a step ships its partial batch; a consumer in another process runs meanwhile, so
+    that channel keeps filling its batch (its task flushes it when it runs out of work, after
+    the buffer timeout, when the batch is full, or before an event)."""
+    producer, consumer = _pair()
+    try:
+        inp = consumer.input_channel(3, "x")
+        local = LocalChannel()
+        writer = RecordWriter([local, producer.output_channel(3, "x", consumer.address)],
+                              lambda v: v % 2, batch_size=4)
+        for v in range(4):
+            writer.collect(v, None)
+        writer.flush_step()
+        assert local.poll() == ([0, 2], [None, None])
+        _settle()
+        assert len(inp) == 0  # 1 and 3 wait for more
+        for v in (5, 7):
+            writer.collect(v, None)  # a full batch goes at once
+        _wait(lambda: len(inp) == 1)
+        assert inp.poll() == ([1, 3, 5, 7], [None] * 4)
+        writer.collect(9, None)
+        writer.flush()
+        _wait(lambda: len(inp) == 1)
+        assert inp.poll() == ([9], [None])
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def _produced_and_arrived(buffer_timeout: int) -> list[tuple[int, float, float]]:
+    """(value, when produced, when it reached a consumer in another TaskManager) for a
+    producer busy for ~0.6 s, one clock (CLOCK_MONOTONIC is system-wide)."""
+    env = _env(1)
+    env.set_buffer_timeout(buffer_timeout)
+
+    def produce(v: int) -> tuple[int, float]:
+        time.sleep(0.003)
+        return v, time.monotonic()
+
+    def arrive(r: tuple[int, float]) -> tuple[int, float, float]:
+        return r[0], r[1], time.monotonic()
+
+    return list(env.from_collection(list(range(200))).map(produce).rebalance()
+                .map(arrive).slot_sharing_group("consumer").execute_and_collect())
+
+
+def test_a_busy_producer_hands_records_to_another_process_within_the_buffer_timeout() -> None:
+    out = _produced_and_arrived(20)
+    assert sorted(v for v, _, _ in out) == list(range(200))
+    first_arrival = min(a for _, _, a in out)
+    last_produced = max(p for _, p, _ in out)
+    assert first_arrival < last_produced - 0.2  # long before the producer is done
+
+
+def test_a_send_never_blocks_what_the_kernel_cannot_take_waits_in_order() -> None:
+    """The task thread does all network I/O, so a send must not wait for the peer (two
+    processes sending to each other would wait forever): a batch larger than any socket
+    buffer is queued and goes out as both sides poll."""
+    producer, consumer = _pair()
+    try:
+        inp = consumer.input_channel(1, "x")
+        out = producer.output_channel(1, "x", consumer.address)
+        big = (["x" * 1000] * 20_000, [None] * 20_000)  # ~20 MB
+        started = time.monotonic()
+        out.push(big)
+        out.push("after")
+        assert time.monotonic() - started < 1.0
+        _wait(lambda: len(inp) == 2, timeout=20)
+        assert inp.poll() == big
+        assert inp.poll() == "after"
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def test_a_waiting_loop_wakes_when_a_frame_arrives_or_when_set() -> None:
+    producer, consumer = _pair()
+    try:
+        inp = consumer.input_channel(1, "x")
+        out = producer.output_channel(1, "x", consumer.address)
+        out.push(([0], [None]))  # the connection is open and known to the consumer
+        _wait(lambda: len(inp) == 1)
+        inp.poll()
+        threading.Timer(0.1, lambda: out.push(([1], [None]))).start()
+        started = time.monotonic()
+        consumer.wakeup.clear()
+        consumer.wakeup.wait(10)
+        assert time.monotonic() - started < 5
+        _wait(lambda: len(inp) == 1)
+        threading.Timer(0.1, consumer.wakeup.set).start()
+        started = time.monotonic()
+        consumer.wakeup.clear()
+        assert consumer.wakeup.wait(10)
+        assert time.monotonic() - started < 5
     finally:
         producer.close()
         consumer.close()
@@ -127,7 +241,7 @@ def test_frames_of_an_earlier_attempt_are_never_delivered() -> None:
             out.push(([1], [None]))
         except OSError:
             pass  # the connection may already be refused
-        time.sleep(0.1)
+        _settle(0.1)
         assert inp.poll() is None
     finally:
         producer.close()

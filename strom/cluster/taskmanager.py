@@ -37,11 +37,12 @@ HEARTBEAT_S = TASKMANAGER_HEARTBEAT_MS / 1000
 
 
 class _Control:
-    """What the embedded loop needs of a job control: cancel and wake-up events."""
+    """What the embedded loop needs of a job control: cancel and wake-up events (the
+    network's, so that the loop also wakes when a frame arrives)."""
 
-    def __init__(self) -> None:
+    def __init__(self, wakeup: Any = None) -> None:
         self.cancel_requested = threading.Event()
-        self.wakeup = threading.Event()
+        self.wakeup = wakeup if wakeup is not None else threading.Event()
         self.status: Any = None
 
 
@@ -69,6 +70,7 @@ class _Coordinator:
 
     # the loop's coordinator hooks (see InlineExecutor._loop)
     def tick(self) -> None:
+        self.tm.network.poll()
         self.tm.run_commands()
 
     def next_deadline(self) -> int | None:
@@ -91,7 +93,7 @@ class TaskManager:
         self.attempt: Any = None
         self.tasks: list[Any] = []
         self.by_id: dict[str, Any] = {}
-        self.control = _Control()
+        self.control = _Control(self.network.wakeup)
         self.reported: set[str] = set()
         self.running = False
         self.alive = True
@@ -190,7 +192,7 @@ class TaskManager:
     def _deploy(self, attempt: Any, job: bytes) -> None:
         self._teardown()
         self.attempt = attempt
-        self.control = _Control()
+        self.control = _Control(self.network.wakeup)
         self.reported = set()
         self.results = {}
         try:

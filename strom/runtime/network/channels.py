@@ -8,8 +8,8 @@ credit is not scheduled (``has_credit``), so a slow consumer backpressures its p
 memory stays bounded on both sides. Events (watermarks, barriers, end of partition) need no
 credit: they are few and must never wait behind a full queue of records in the other direction.
 
-Payloads are deserialized on the consumer's task thread when it polls, so the connection's
-reader thread only moves bytes.
+Frames are read, and payloads deserialized, on the consumer's task thread (between its
+steps and when it polls), so no other thread takes the interpreter lock per frame.
 """
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from strom.runtime.network.frames import BATCH, EVENT, MARSHALLED, dumps, loads
 class RemoteOutputChannel(Channel):
     """The producer's end: serializes what is pushed and sends it on a connection."""
 
+    flush_each_step = False  # the consumer runs meanwhile: fuller batches, fewer frames
+    keeps_batches = False  # serialized during push
+
     __slots__ = ("channel", "send", "name", "sent", "granted", "on_credit", "on_push", "marshal",
                  "bytes_out")
 
@@ -34,7 +37,7 @@ class RemoteOutputChannel(Channel):
         self.send = send
         self.name = name
         self.sent = 0          # batches sent (producer thread only)
-        self.granted = credits  # batches the consumer can take (reader thread only)
+        self.granted = credits  # batches the consumer can take
         self.on_credit: Callable[[], None] | None = None
         self.on_push: Callable[[], None] | None = None
         self.marshal = True  # until a batch holds something marshal refuses
@@ -64,7 +67,7 @@ class RemoteOutputChannel(Channel):
         return self.granted > self.sent
 
     def add_credit(self, n: int) -> None:
-        """The consumer took ``n`` batches (the connection's reader thread calls this)."""
+        """The consumer took ``n`` batches (its credit frame arrived)."""
         blocked = self.granted <= self.sent
         self.granted += n
         if blocked and self.on_credit is not None:
@@ -78,7 +81,7 @@ class RemoteOutputChannel(Channel):
 
 
 class RemoteInputChannel(Channel):
-    """The consumer's end: frames delivered by the connection's reader thread, read in order."""
+    """The consumer's end: frames delivered by the network's poll, read in order."""
 
     __slots__ = ("channel", "name", "queue", "returned", "grant", "on_push", "on_credit",
                  "bytes_in", "taken", "grant_every")
@@ -99,7 +102,7 @@ class RemoteInputChannel(Channel):
         self.on_credit: Callable[[], None] | None = None
 
     def deliver(self, kind: int, payload: bytes, grant: Callable[[int, int], None]) -> None:
-        """A frame arrived (reader thread); ``grant(channel, n)`` returns credit to its sender."""
+        """A frame arrived; ``grant(channel, n)`` returns credit to its sender."""
         self.grant = grant
         self.bytes_in += len(payload)
         self.queue.append((kind, payload))

@@ -1,16 +1,26 @@
 """A process's network endpoint: the listener, its connections, and the remote channel ends.
 
 The producer side opens one TCP connection per peer process it sends to (per job attempt) and
-writes frames to it; the peer accepts it and runs a reader thread that hands each frame to the
-input channel it names. Credit flows back on the same connection, read by a reader thread on
-the producer side. Connections begin with a ``HELLO`` frame naming the attempt: frames of an
-earlier attempt (a restart) are never delivered to the channels of a later one.
+writes frames to it; the peer accepts it. Credit flows back on the same connection.
+Connections begin with a ``HELLO`` frame naming the attempt: frames of an earlier attempt (a
+restart) are never delivered to the channels of a later one.
+
+All reading and writing happens on the thread that runs the tasks, between task steps
+(:meth:`NetworkEnvironment.poll`), as Flink's mailbox model does: no reader thread has to win
+the interpreter lock from a busy task thread for every frame, and no thread wakes up per frame.
+Sockets are never waited on while the tasks have work; when they have none, the loop waits in
+:meth:`Wakeup.wait`, which returns when a frame arrives, a stalled send can go on, or another
+thread calls :meth:`Wakeup.set`. Sends do not block either: what the kernel does not take yet
+waits in the connection's queue (bounded by the channels' credit) and goes out as soon as it
+can, so two processes sending to each other never wait on one another.
 """
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import threading
+from collections import deque
 from typing import Any
 
 from strom.runtime.channels import DEFAULT_CREDITS
@@ -26,19 +36,49 @@ from strom.runtime.network.frames import (
     encode,
 )
 
+_NOWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+_DATA = (BATCH, MARSHALLED, EVENT)
+
 
 class _Connection:
-    """One socket, written under a lock (several tasks, credit from several consumers)."""
+    """One socket; frames the kernel cannot take yet wait in ``pending``, in order."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, reader: FrameReader, data: bool,
+                 hello: bytes | None = None) -> None:
         self.sock = sock
-        self.lock = threading.Lock()
+        self.reader = reader
+        self.data = data      # True: the consumer's end (data in, credit out)
+        self.hello = hello    # the attempt's HELLO this data connection must begin with
+        self.pending: deque = deque()
+        self.lock = threading.Lock()  # sends come from the task thread, but tests may use others
         self.closed = False
 
     def send(self, channel: int, kind: int, payload: bytes) -> None:
         frame = encode(channel, kind, payload)
         with self.lock:
-            self.sock.sendall(frame)
+            if self.pending:
+                self.pending.append(frame)
+                return
+            try:
+                sent = self.sock.send(frame, _NOWAIT)
+            except BlockingIOError:
+                sent = 0
+            if sent < len(frame):
+                self.pending.append(memoryview(frame)[sent:])
+
+    def write_pending(self) -> None:
+        """Send what waits, as far as the kernel takes it."""
+        with self.lock:
+            pending = self.pending
+            while pending:
+                try:
+                    sent = self.sock.send(pending[0], _NOWAIT)
+                except BlockingIOError:
+                    return
+                if sent < len(pending[0]):
+                    pending[0] = pending[0][sent:]
+                    return
+                pending.popleft()
 
     def grant(self, channel: int, n: int) -> None:
         try:
@@ -53,13 +93,68 @@ class _Connection:
         self.sock.close()
 
 
+class Wakeup:
+    """The task loop's wake-up event (``set``/``clear``/``is_set``/``wait`` as a
+    :class:`threading.Event`) whose ``wait`` also returns when one of the network's
+    connections can be read, or written where a send waits.
+
+    ``set`` is cheap while nobody waits (a flag; the loop's channels call it per batch); only a
+    ``set`` during a ``wait`` writes a byte to the wake-up socket.
+    """
+
+    def __init__(self, network: NetworkEnvironment) -> None:
+        self.network = network
+        self._flag = False
+        self._waiting = False
+        self._recv, self._send = socket.socketpair()
+        self._recv.setblocking(False)
+
+    def set(self) -> None:
+        self._flag = True
+        if self._waiting:
+            with contextlib.suppress(OSError):
+                self._send.send(b"!", _NOWAIT)
+
+    def clear(self) -> None:
+        self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Until set, a connection is ready or ``timeout`` seconds passed; True when set."""
+        self._waiting = True
+        try:
+            if self._flag:  # set before this wait began (or while it was beginning)
+                return True
+            readers, writers = self.network.watched()
+            readers.append(self._recv)
+            try:
+                select.select(readers, writers, [], timeout)
+            except (OSError, ValueError):
+                pass  # a connection closed meanwhile: the next poll sees it
+            with contextlib.suppress(OSError):  # BlockingIOError once the bytes are read
+                while self._recv.recv(4096):
+                    pass
+        finally:
+            self._waiting = False
+        return self._flag
+
+    def close(self) -> None:
+        self._recv.close()
+        self._send.close()
+
+
 class NetworkEnvironment:
     """Listens for peers' connections and makes the remote ends of this process's channels.
 
+    The thread running the tasks calls :meth:`poll` between steps and waits in
+    :attr:`wakeup`.
+
     Args:
         host: the address to listen on (and that peers connect to).
-        on_error: called with an exception when a connection breaks unexpectedly (the peer
-            died): the owner fails the attempt.
+        on_error: called (from :meth:`poll`) with an exception when a connection breaks
+            unexpectedly (the peer died): the owner fails the attempt.
     """
 
     def __init__(self, host: str = "127.0.0.1", on_error: Any = None) -> None:
@@ -69,11 +164,12 @@ class NetworkEnvironment:
         self.inputs: dict[int, RemoteInputChannel] = {}
         self.outputs: dict[int, RemoteOutputChannel] = {}
         self._peers: dict[tuple[str, int], _Connection] = {}
-        self._accepted: list[_Connection] = []
+        self._conns: list[_Connection] = []  # every connection of this attempt, both kinds
         self._lock = threading.Lock()
         self._listener = socket.create_server((host, 0))
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
         self._closing = False
+        self.wakeup = Wakeup(self)
         threading.Thread(target=self._accept, name="strom network acceptor", daemon=True).start()
 
     # -- per attempt ----------------------------------------------------------------------------
@@ -82,8 +178,8 @@ class NetworkEnvironment:
         """Start a new attempt: drop every connection and channel of the previous one."""
         with self._lock:
             self.attempt = attempt
-            conns = list(self._peers.values()) + self._accepted
-            self._peers, self._accepted = {}, []
+            conns = self._conns
+            self._peers, self._conns = {}, []
             self.inputs, self.outputs = {}, {}
         for conn in conns:
             conn.close()
@@ -112,6 +208,73 @@ class NetworkEnvironment:
         self.outputs[channel] = ch
         return ch
 
+    # -- the task thread ------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Deliver every frame that has arrived (to input channels; credit to output
+        channels) and send what waits; never blocks."""
+        for conn in list(self._conns):
+            if conn.pending:
+                self._guard(conn, conn.write_pending)
+            while True:
+                try:
+                    frames = conn.reader.ready()
+                except OSError as exc:
+                    self._broken(conn, exc)
+                    break
+                if not frames:
+                    if frames is None:
+                        self._broken(conn, ConnectionError("the peer closed the connection"))
+                    break
+                self._guard(conn, lambda: self._deliver(conn, frames))
+                if conn.closed:
+                    break
+
+    def watched(self) -> tuple[list, list]:
+        """The sockets a waiting loop watches: every connection for reading, those with
+        frames waiting to go out for writing."""
+        conns = [c for c in self._conns if not c.closed]
+        return [c.sock for c in conns], [c.sock for c in conns if c.pending]
+
+    def _deliver(self, conn: _Connection, frames: list) -> None:
+        if conn.data:
+            if conn.hello is None:  # the first frame says which attempt this connection is of
+                channel, kind, payload = frames.pop(0)
+                if kind != HELLO or payload != repr(self.attempt).encode():
+                    self._drop(conn)  # a connection of another attempt
+                    return
+                conn.hello = payload
+            inputs, grant = self.inputs, conn.grant
+            for channel, kind, payload in frames:
+                if kind not in _DATA:
+                    raise ValueError(f"unexpected frame kind {kind} on a data connection")
+                inputs[channel].deliver(kind, payload, grant)
+        else:
+            outputs = self.outputs
+            for channel, kind, payload in frames:
+                if kind != CREDIT:
+                    raise ValueError(f"unexpected frame kind {kind} on a credit connection")
+                outputs[channel].add_credit(COUNT.unpack(payload)[0])
+
+    def _guard(self, conn: _Connection, action: Any) -> None:
+        try:
+            action()
+        except (OSError, ValueError, KeyError) as exc:
+            self._broken(conn, exc)
+
+    def _broken(self, conn: _Connection, exc: BaseException) -> None:
+        was_open = not conn.closed
+        self._drop(conn)
+        if was_open and not self._closing and (conn.hello is not None or not conn.data):
+            self._fail(exc)
+
+    def _drop(self, conn: _Connection) -> None:
+        with self._lock:
+            if conn in self._conns:
+                self._conns.remove(conn)
+        if not conn.closed:
+            conn.close()
+
     # -- connections ----------------------------------------------------------------------------
 
     def _connect(self, peer: tuple[str, int], attempt: Any) -> _Connection:
@@ -121,18 +284,13 @@ class NetworkEnvironment:
                 return conn
             if attempt != self.attempt:
                 raise ConnectionError(f"attempt {attempt!r} is over")
-            conn = self._open(peer)
+            sock = socket.create_connection(peer)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = _Connection(sock, FrameReader(sock, 1 << 12, _NOWAIT), data=False)
+            conn.send(0, HELLO, repr(self.attempt).encode())
             self._peers[peer] = conn
+            self._conns.append(conn)
             return conn
-
-    def _open(self, peer: tuple[str, int]) -> _Connection:
-        sock = socket.create_connection(peer)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = _Connection(sock)
-        conn.send(0, HELLO, repr(self.attempt).encode())
-        threading.Thread(target=self._read_credit, args=(conn, self.attempt), daemon=True,
-                         name="strom network credit reader").start()
-        return conn
 
     def _accept(self) -> None:
         while not self._closing:
@@ -141,45 +299,9 @@ class NetworkEnvironment:
             except OSError:
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._read_data, args=(_Connection(sock),), daemon=True,
-                             name="strom network reader").start()
-
-    def _read_data(self, conn: _Connection) -> None:
-        """Consumer side: deliver frames to this attempt's input channels."""
-        reader = FrameReader(conn.sock)
-        try:
-            frames = reader.frames()
-            if not frames or frames[0][1] != HELLO or frames[0][2] != repr(self.attempt).encode():
-                conn.close()  # a connection of another attempt
-                return
             with self._lock:
-                self._accepted.append(conn)
-            inputs, grant = self.inputs, conn.grant
-            del frames[0]
-            while frames is not None:
-                for channel, kind, payload in frames:
-                    if kind == BATCH or kind == MARSHALLED or kind == EVENT:
-                        inputs[channel].deliver(kind, payload, grant)
-                    else:
-                        raise ValueError(f"unexpected frame kind {kind} on a data connection")
-                frames = reader.frames()
-        except (OSError, ValueError, KeyError) as exc:
-            if not conn.closed and not self._closing:
-                self._fail(exc)
-
-    def _read_credit(self, conn: _Connection, attempt: Any) -> None:
-        """Producer side: credit announcements from the consumer process."""
-        reader = FrameReader(conn.sock, 1 << 12)
-        outputs = self.outputs
-        try:
-            while (frames := reader.frames()) is not None:
-                for channel, kind, payload in frames:
-                    if kind != CREDIT:
-                        raise ValueError(f"unexpected frame kind {kind} on a credit connection")
-                    outputs[channel].add_credit(COUNT.unpack(payload)[0])
-        except (OSError, ValueError, KeyError) as exc:
-            if not conn.closed and not self._closing and attempt == self.attempt:
-                self._fail(exc)
+                self._conns.append(_Connection(sock, FrameReader(sock, 1 << 20, _NOWAIT), data=True))
+            self.wakeup.set()  # a waiting loop watches the new connection from now on
 
     def _fail(self, exc: BaseException) -> None:
         if self.on_error is not None:
@@ -190,3 +312,4 @@ class NetworkEnvironment:
         self.reset(None)
         with contextlib.suppress(OSError):
             self._listener.close()
+        self.wakeup.close()

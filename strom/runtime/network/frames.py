@@ -39,18 +39,18 @@ loads = pickle.loads
 
 
 class FrameReader:
-    """Reads frames off a socket in large chunks: one ``recv`` (and, on a reader thread, one
-    acquisition of the interpreter lock) yields every frame that has arrived, instead of two
-    or more blocking reads per frame, each of which must win the lock back from a busy task
-    thread.
+    """Reads frames off a socket in large chunks: one ``recv`` yields every frame that has
+    arrived, instead of two or more reads per frame.
 
     Args:
-        sock: a connected, blocking socket.
+        sock: a connected socket.
         size: the receive buffer (a frame larger than it is read in pieces).
+        flags: for ``recv_into`` (``MSG_DONTWAIT``: :meth:`ready` never blocks).
     """
 
-    def __init__(self, sock: Any, size: int = 1 << 20) -> None:
+    def __init__(self, sock: Any, size: int = 1 << 20, flags: int = 0) -> None:
         self.sock = sock
+        self.flags = flags
         self.buf = bytearray(size)
         self.view = memoryview(self.buf)
         self.start = 0  # first unparsed byte
@@ -65,6 +65,19 @@ class FrameReader:
                 return out
             if not self._receive():
                 return None
+
+    def ready(self) -> list[tuple[int, int, bytes]] | None:
+        """The complete frames there are after at most one receive (empty when none, with a
+        non-blocking ``flags``); None at the end of the stream."""
+        out = self._parse()
+        if out:
+            return out
+        try:
+            if not self._receive():
+                return None
+        except BlockingIOError:
+            return []
+        return self._parse()
 
     def _parse(self) -> list[tuple[int, int, bytes]]:
         out = []
@@ -94,7 +107,8 @@ class FrameReader:
                 self.buf, self.view = target, memoryview(target)
             start, end = 0, end - start
         self.start = start
-        n = self.sock.recv_into(self.view[end:])
+        self.end = end
+        n = self.sock.recv_into(self.view[end:], 0, self.flags)
         if n == 0:
             self.end = end
             return False
