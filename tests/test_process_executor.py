@@ -453,6 +453,23 @@ def test_every_record_arrives_through_a_slow_consumer_in_another_process() -> No
     assert sorted(sink.values) == list(range(n))
 
 
+def test_the_last_frames_of_finished_tasks_still_reach_their_consumer() -> None:
+    """A producer's tasks can end while the kernel still holds back their last frames (here
+    a 40 MB batch and the end of partition, more than socket buffers take): the TaskManager
+    sends them before the job can finish."""
+    env = _env(1)
+    sink = CollectSink()
+    (env.from_source(NumberSequenceSource(0, 39), None, "seq")
+        .map(lambda i: str(i) * 1_000_000).rebalance()
+        .map(len).slot_sharing_group("other").add_sink(sink).slot_sharing_group("other"))
+    client = env.execute_async("last frames")
+    try:
+        client.get_job_execution_result().result(timeout=120)
+    finally:
+        client.cancel()
+    assert sorted(sink.values) == sorted(len(str(i) * 1_000_000) for i in range(40))
+
+
 def test_batches_of_built_in_types_travel_marshalled_and_others_pickled_with_their_types() -> None:
     from strom.common import Row
 

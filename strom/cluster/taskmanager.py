@@ -239,6 +239,7 @@ class TaskManager:
         attempt = self.attempt
         executor = InlineExecutor(self.clock, {})
         error = executor._run_attempt(self.tasks, self.control, _Coordinator(self, attempt))
+        self._send_last_frames()
         self._ship_results()
         self.post(lambda: ("heartbeat", attempt, self._metrics(),  # the final values first
                            self.process_status.sample()))
@@ -247,6 +248,17 @@ class TaskManager:
             failed = next((t.task_id for t in self.tasks if not t.finished), "")
             packed = pack_error(error)
             self.post(lambda: ("failed", attempt, failed, packed))
+
+    def _send_last_frames(self) -> None:
+        """The tasks ended; the frames the kernel did not take yet (say, their end of
+        partition) still go to the peers, which keep reading until they have them. Ends when
+        they are sent, a peer's connection breaks, or the JobManager cancels the attempt
+        (as it does when a peer is lost)."""
+        wakeup = self.control.wakeup
+        while not self.network.poll() and self.alive and not self.control.cancel_requested.is_set():
+            wakeup.clear()
+            wakeup.wait(1.0)
+            self.run_commands()
 
     def _report_states(self) -> None:
         if self.control.cancel_requested.is_set():

@@ -210,9 +210,9 @@ class NetworkEnvironment:
 
     # -- the task thread ------------------------------------------------------------------------
 
-    def poll(self) -> None:
+    def poll(self) -> bool:
         """Deliver every frame that has arrived (to input channels; credit to output
-        channels) and send what waits; never blocks."""
+        channels) and send what waits; never blocks. True when nothing waits to be sent."""
         for conn in list(self._conns):
             if conn.pending:
                 self._guard(conn, conn.write_pending)
@@ -229,6 +229,7 @@ class NetworkEnvironment:
                 self._guard(conn, lambda: self._deliver(conn, frames))
                 if conn.closed:
                     break
+        return not any(c.pending for c in self._conns if not c.closed)
 
     def watched(self) -> tuple[list, list]:
         """The sockets a waiting loop watches: every connection for reading, those with
