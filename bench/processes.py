@@ -3,7 +3,8 @@
 exchange across processes, and the time to the first record of a 2-process job.
 
 Usage:
-    python bench/processes.py [--n 1000000] [--runs 3] [--json bench/results/processes.json]
+    python bench/processes.py [--n 1000000] [--runs 3] [--workloads W1,W2,W3]
+                              [--json bench/results/processes.json]
 
 1. W1/W2/W3 (bench/workloads.py, checked results) on the plain loop, strom inline at p=1 and
    strom's ``local`` executor at p=1 and p=2, each run in a fresh interpreter (bench/_child.py;
@@ -41,10 +42,10 @@ def child(engine: str, workload: str, n: int, p: int, expected: str) -> dict:
     raise SystemExit(f"{engine} {workload} p={p} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
 
 
-def workloads(n: int, runs: int) -> list[dict]:
+def workloads(n: int, runs: int, names: tuple[str, ...] = ("W1", "W2", "W3")) -> list[dict]:
     configs = [("plain", 1), ("strom+types", 1), ("strom-local+types", 1), ("strom-local+types", 2)]
     rows = []
-    for w in ("W1", "W2", "W3"):
+    for w in names:
         expected = os.path.join(tempfile.gettempdir(), f"strom-expected-{w}-{n}.pkl")
         if not os.path.exists(expected):
             subprocess.run([PY, os.path.join(HERE, "_child.py"), "expected", w, str(n), "1", expected],
@@ -149,9 +150,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", default=os.path.join(HERE, "results", "processes.json"))
+    ap.add_argument("--workloads", default="W1,W2,W3", help="comma-separated, of W1,W2,W3")
     args = ap.parse_args()
     print(f"cores: {os.cpu_count()}")
-    rows = workloads(args.n, args.runs)
+    rows = workloads(args.n, args.runs, tuple(args.workloads.split(",")))
     ex = exchange(args.n, args.runs)
     first = first_record(args.runs)
     print("\nworkload  engine               p  records/s     vs plain / speedup")
