@@ -254,13 +254,18 @@ class JobMaster:
             tm.send("cancel", self.attempt)
 
     def close_on(self, tm: TaskManagerHandle, task_id: str) -> list[BaseException]:
-        closing = self._closing.setdefault(tm.tm_id, _Closing())
-        if not closing.sent:
-            closing.sent = True
-            if tm.alive:
-                tm.send("close", self.attempt)
-            else:
-                closing.done.set()
+        """Close ``task_id``'s subtasks on ``tm``; the first call asks every TaskManager of
+        the attempt at once (the executor closes every task in turn), so their ``close``
+        calls (a sink's last flush, say) run side by side, not one after another."""
+        for other in [tm] + [t for t in self.taskmanagers if t is not tm]:
+            closing = self._closing.setdefault(other.tm_id, _Closing())
+            if not closing.sent:
+                closing.sent = True
+                if other.alive:
+                    other.send("close", self.attempt)
+                else:
+                    closing.done.set()
+        closing = self._closing[tm.tm_id]
         closing.done.wait(CLOSE_TIMEOUT_S)
         return closing.errors.pop(task_id, [])
 
