@@ -414,26 +414,28 @@ class _SlowSink(SinkFunction):
 
 def test_a_slow_consumer_backpressures_its_producer_with_bounded_queues() -> None:
     """The sink runs in another TaskManager (another slot-sharing group), so every record
-    crosses processes; its input queue never holds more than the credits it granted (plus
-    the events that need none), and every record arrives."""
+    crosses processes; the producer spends time back-pressured (out of credit), the sink's
+    input queue never holds more than the credits it granted (plus the events that need
+    none), and every record arrives."""
     env = _env(1)
     n = 60_000
     (env.from_collection(list(range(n))).key_by(lambda v: v % 7).map(lambda v: v)
         .slot_sharing_group("slow").add_sink(_SlowSink()).slot_sharing_group("slow"))
     client = env.execute_async("backpressure")
-    peak, seen = 0, False
+    peak, seen, pressured = 0, False, 0.0
     while not client._control.done.is_set():
         registry = client.metrics
         if registry is not None:
             for name in list(registry.metrics):
                 if name.endswith("buffers.inputQueueLength") and "Map" in name:
-                    value = registry.value(name) or 0
                     seen = True
-                    peak = max(peak, value)
+                    peak = max(peak, registry.value(name) or 0)
+                if name.endswith("backPressuredTimeMsPerSecond") and "Source" in name:
+                    pressured = max(pressured, registry.value(name) or 0)
         time.sleep(0.05)
     client.wait(5)
-    assert seen
-    assert 0 < peak <= DEFAULT_CREDITS + 2, peak
+    assert seen and peak <= DEFAULT_CREDITS + 2, peak
+    assert pressured > 0  # the source waited for credit
 
 
 def test_every_record_arrives_through_a_slow_consumer_in_another_process() -> None:
