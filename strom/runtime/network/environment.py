@@ -226,7 +226,7 @@ class NetworkEnvironment:
                     if frames is None:
                         self._broken(conn, ConnectionError("the peer closed the connection"))
                     break
-                self._guard(conn, lambda: self._deliver(conn, frames))
+                self._guard(conn, self._deliver, conn, frames)
                 if conn.closed:
                     break
         return not any(c.pending for c in self._conns if not c.closed)
@@ -257,9 +257,9 @@ class NetworkEnvironment:
                     raise ValueError(f"unexpected frame kind {kind} on a credit connection")
                 outputs[channel].add_credit(COUNT.unpack(payload)[0])
 
-    def _guard(self, conn: _Connection, action: Any) -> None:
+    def _guard(self, conn: _Connection, action: Any, *args: Any) -> None:
         try:
-            action()
+            action(*args)
         except (OSError, ValueError, KeyError) as exc:
             self._broken(conn, exc)
 
