@@ -81,14 +81,14 @@ class FrameReader:
 
     def _parse(self) -> list[tuple[int, int, bytes]]:
         out = []
-        buf, start, end = self.buf, self.start, self.end
+        buf, view, start, end = self.buf, self.view, self.start, self.end
         header, unpack_from = HEADER.size, HEADER.unpack_from
         while end - start >= header:
             size, channel, kind = unpack_from(buf, start)
             if end - start - header < size:
                 break
             begin = start + header
-            out.append((channel, kind, bytes(buf[begin:begin + size])))
+            out.append((channel, kind, bytes(view[begin:begin + size])))  # one copy
             start = begin + size
         self.start = start
         return out
