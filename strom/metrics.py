@@ -96,6 +96,26 @@ class Meter:
         return recent / (self._span_ms / 1000)
 
 
+class PerSecond:
+    """A gauge: how much a total grew per second over the span between two reads at least a
+    second apart. ``scale`` 1000 turns ns of time into ms per second (Flink's
+    ``...TimeMsPerSecond``, at most 1000), 10**9 turns a count into a count per second
+    (``numRecordsInPerSecond``)."""
+
+    def __init__(self, total: Callable[[], int], clock_ns: Callable[[], int],
+                 scale: int = 1000) -> None:
+        self.total, self.clock_ns, self.scale = total, clock_ns, scale
+        self.last_at, self.last_total, self.rate = clock_ns(), total(), 0
+
+    def __call__(self) -> int:
+        now, total = self.clock_ns(), self.total()
+        if now - self.last_at >= 1_000_000_000:
+            rate = (total - self.last_total) * self.scale // (now - self.last_at)
+            self.rate = min(1000, rate) if self.scale == 1000 else rate
+            self.last_at, self.last_total = now, total
+        return self.rate
+
+
 class Distribution:
     """Count, sum, min and max of updated values."""
 

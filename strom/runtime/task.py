@@ -17,6 +17,7 @@ from typing import Any
 
 from strom.checkpoint.barriers import CheckpointBarrier
 from strom.errors import StateMigrationError
+from strom.metrics import PerSecond
 from strom.runtime.channels import Channel, RecordWriter
 from strom.runtime.context import TaskInfo
 from strom.runtime.elements import END_OF_PARTITION, EndOfPartition
@@ -213,9 +214,9 @@ class StreamTask:
         for name, total in (("Busy", lambda: self.busy_ns), ("BackPressured", backpressured),
                             ("Idle", idle)):
             metrics.gauge(f"accumulated{name}TimeMs", lambda total=total: total() // 1_000_000)
-            metrics.gauge(f"{name[0].lower()}{name[1:]}TimeMsPerSecond", _PerSecond(total, clock_ns))
-        metrics.gauge("numRecordsInPerSecond", _PerSecond(lambda: self.records_in, clock_ns, 10**9))
-        metrics.gauge("numRecordsOutPerSecond", _PerSecond(
+            metrics.gauge(f"{name[0].lower()}{name[1:]}TimeMsPerSecond", PerSecond(total, clock_ns))
+        metrics.gauge("numRecordsInPerSecond", PerSecond(lambda: self.records_in, clock_ns, 10**9))
+        metrics.gauge("numRecordsOutPerSecond", PerSecond(
             lambda: sum(w.records_out for w in self.writers), clock_ns, 10**9))
         metrics.gauge("currentInputWatermark", lambda: self.head.current_watermark)
         metrics.gauge("currentOutputWatermark", lambda: self.operators[-1].current_watermark)
@@ -562,26 +563,6 @@ class StreamTask:
         if self.suspended is not None:
             return None  # no timer fires after a stop-with-savepoint's snapshot
         return self.info.processing_time.next_deadline
-
-
-class _PerSecond:
-    """A gauge: how much a total grew per second over the span between two reads at least a
-    second apart. ``scale`` 1000 turns ns of time into ms per second (Flink's
-    ``...TimeMsPerSecond``, at most 1000), 10**9 turns a count into a count per second
-    (``numRecordsInPerSecond``)."""
-
-    def __init__(self, total: Callable[[], int], clock_ns: Callable[[], int],
-                 scale: int = 1000) -> None:
-        self.total, self.clock_ns, self.scale = total, clock_ns, scale
-        self.last_at, self.last_total, self.rate = clock_ns(), total(), 0
-
-    def __call__(self) -> int:
-        now, total = self.clock_ns(), self.total()
-        if now - self.last_at >= 1_000_000_000:
-            rate = (total - self.last_total) * self.scale // (now - self.last_at)
-            self.rate = min(1000, rate) if self.scale == 1000 else rate
-            self.last_at, self.last_total = now, total
-        return self.rate
 
 
 def _check_step(type_info: Any, where: str) -> Step:
