@@ -55,6 +55,7 @@ from strom.graph.transformations import Kind, Transformation
 from strom.runtime.executors import executor_class
 from strom.runtime.job import JobClient, JobControl, JobExecutionResult, notify_job_started
 from strom.runtime.operators.timestamps import ingestion_time
+from strom.runtime.task import DEFAULT_BUFFER_TIMEOUT_MS
 from strom.time.clock import Clock, ManualClock, SystemClock
 from strom.time.duration_text import parse_duration_ms
 
@@ -105,7 +106,7 @@ class StreamExecutionEnvironment:
         self._next_id = 1
         self._chaining = True
         self._time_characteristic = TimeCharacteristic.EventTime
-        self._buffer_timeout = 100
+        self._buffer_timeout = DEFAULT_BUFFER_TIMEOUT_MS
         self._state_backend: StateBackend | None = None
         self.state_backend = HASHMAP  # the kind of keyed state backend the runtime builds
         self._runtime_mode = RuntimeExecutionMode.STREAMING

@@ -40,9 +40,9 @@ class _Control:
     """What the embedded loop needs of a job control: cancel and wake-up events (the
     network's, so that the loop also wakes when a frame arrives)."""
 
-    def __init__(self, wakeup: Any = None) -> None:
+    def __init__(self, wakeup: Any) -> None:
         self.cancel_requested = threading.Event()
-        self.wakeup = wakeup if wakeup is not None else threading.Event()
+        self.wakeup = wakeup
         self.status: Any = None
 
 

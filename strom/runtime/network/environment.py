@@ -43,28 +43,21 @@ _DATA = (BATCH, MARSHALLED, EVENT)
 class _Connection:
     """One socket; frames the kernel cannot take yet wait in ``pending``, in order."""
 
-    def __init__(self, sock: socket.socket, reader: FrameReader, data: bool,
-                 hello: bytes | None = None) -> None:
+    def __init__(self, sock: socket.socket, reader: FrameReader, data: bool) -> None:
         self.sock = sock
         self.reader = reader
-        self.data = data      # True: the consumer's end (data in, credit out)
-        self.hello = hello    # the attempt's HELLO this data connection must begin with
+        self.data = data  # True: the consumer's end (data in, credit out)
+        self.hello: bytes | None = None  # a data connection's first frame, once read
         self.pending: deque = deque()
         self.lock = threading.Lock()  # sends come from the task thread, but tests may use others
         self.closed = False
 
     def send(self, channel: int, kind: int, payload: bytes) -> None:
+        """Queue a frame behind those waiting and send as much as the kernel takes now."""
         frame = encode(channel, kind, payload)
         with self.lock:
-            if self.pending:
-                self.pending.append(frame)
-                return
-            try:
-                sent = self.sock.send(frame, _NOWAIT)
-            except BlockingIOError:
-                sent = 0
-            if sent < len(frame):
-                self.pending.append(memoryview(frame)[sent:])
+            self.pending.append(frame)
+        self.write_pending()
 
     def write_pending(self) -> None:
         """Send what waits, as far as the kernel takes it."""
@@ -75,8 +68,8 @@ class _Connection:
                     sent = self.sock.send(pending[0], _NOWAIT)
                 except BlockingIOError:
                     return
-                if sent < len(pending[0]):
-                    pending[0] = pending[0][sent:]
+                if sent < len(pending[0]):  # the rest waits, as a view: no copy of it
+                    pending[0] = memoryview(pending[0])[sent:]
                     return
                 pending.popleft()
 

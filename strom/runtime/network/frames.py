@@ -110,7 +110,6 @@ class FrameReader:
         self.end = end
         n = self.sock.recv_into(self.view[end:], 0, self.flags)
         if n == 0:
-            self.end = end
             return False
         self.end = end + n
         return True
