@@ -11,8 +11,18 @@ and anything driven by wall-clock time (periodic watermarks, buffer timeouts, ad
 lengths) runs ~50x more often per record under valgrind, which inflates W2. Use it to compare
 two versions of the code on W1/W3; report speed with ``run.py``.
 
+``--exchange`` measures what parallelism adds per record instead (strom+types, inline executor
+with a ManualClock, so W2 is not inflated; every exchange kept as a task boundary, as on
+TaskManager processes): ``p1`` (the key_by an in-process exchange to the one subtask), ``p2``
+(two subtasks in one process: routing by key) and ``p2-cross`` (as ``p2``, with the channels
+between subtasks of different index made of the network's two channel ends joined in this
+process: every record that would cross between two one-slot TaskManagers is serialized and
+deserialized by the same code, without the sockets). ``2 x p1 / p2-cross`` is the p=2 speedup
+that this work allows before memory effects, system time and idle time.
+
     .venv/bin/python bench/instructions.py                  # W1, W3: plain, strom, strom+types
     .venv/bin/python bench/instructions.py --workloads W3 --engines plain,strom
+    .venv/bin/python bench/instructions.py --exchange --workloads W1,W2,W3
 
 Needs ``valgrind`` on the PATH; about 1 minute for the defaults.
 """
@@ -38,11 +48,82 @@ else:
     strom_jobs.run_job(workload, n, 1, engine == "strom+types")
 """
 
+EXCHANGE_CHILD = """
+import sys
+sys.path[:0] = [%(here)r, %(root)r]
+config, workload, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+import strom_jobs
+from strom.datastream import StreamExecutionEnvironment
+from strom.runtime import deploy
+from strom.runtime.channels import Channel, LocalChannel
+from strom.runtime.executors.inline import InlineExecutor
+from strom.runtime.network.channels import RemoteInputChannel, RemoteOutputChannel
+from strom.time.clock import ManualClock
+
+InlineExecutor.chains_single_subtask_exchanges = False  # task boundaries as on TaskManagers
+
+
+class Joined(Channel):
+    # the two ends of a channel between processes, joined here: what is pushed is serialized
+    # by the producer's end and delivered as a frame to the consumer's end
+    flush_each_step = RemoteOutputChannel.flush_each_step
+    keeps_batches = RemoteOutputChannel.keeps_batches
+
+    def __init__(self, name):
+        self.inp = RemoteInputChannel(0, name)
+        self.out = RemoteOutputChannel(0, self._frame, name)
+
+    def _frame(self, channel, kind, payload):
+        self.inp.deliver(kind, payload, self._grant)
+        if self.on_push is not None:
+            self.on_push()
+
+    def _grant(self, channel, n):
+        self.out.add_credit(n)
+        if self.on_credit is not None:
+            self.on_credit()
+
+    def push(self, item):
+        self.out.push(item)
+
+    def poll(self):
+        return self.inp.poll()
+
+    def unread(self, item):
+        self.inp.unread(item)
+
+    def has_credit(self):
+        return self.out.has_credit()
+
+
+def make_channel(spec, side):
+    if config == "p2-cross" and spec.producer[1] != spec.consumer[1]:
+        return Joined(spec.name)
+    return LocalChannel(name=spec.name)
+
+
+deploy.build_tasks.__kwdefaults__["make_channel"] = make_channel
+make_env = StreamExecutionEnvironment.get_execution_environment
+
+
+def manual_clock_env(*args):
+    env = make_env(*args)
+    env.clock = ManualClock()
+    return env
+
+
+strom_jobs.StreamExecutionEnvironment.get_execution_environment = staticmethod(manual_clock_env)
+strom_jobs.execute_job(workload, n, 1 if config == "p1" else 2, True, "inline")
+"""
+EXCHANGE_CONFIGS = ("p1", "p2", "p2-cross")
+
 
 def instructions(engine, workload, n):
-    """Total instructions of one run of ``workload`` with ``n`` records on ``engine``."""
+    """Total instructions of one run of ``workload`` with ``n`` records on ``engine`` (or
+    exchange configuration)."""
+    child = EXCHANGE_CHILD if engine in EXCHANGE_CONFIGS else CHILD
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
-           CHILD % {"here": HERE, "root": ROOT}, engine, workload, str(n)]
+           child % {"here": HERE, "root": ROOT}, engine, workload, str(n)]
     env = dict(os.environ, PYTHONHASHSEED="0")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     match = re.search(r"Collected\s*:\s*([\d,]+)", proc.stderr) or re.search(r"refs:\s*([\d,]+)", proc.stderr)
@@ -56,19 +137,38 @@ def main():
     ap.add_argument("--workloads", default="W1,W3")
     ap.add_argument("--engines", default="plain,strom,strom+types")
     ap.add_argument("--n", type=int, default=20000, help="smaller size; the larger one is 3n")
+    ap.add_argument("--exchange", action="store_true",
+                    help="p1 / p2 / p2-cross (what parallelism adds per record) instead of engines")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
+    if args.exchange:
+        exchange(args.workloads.split(","), args.n)
+        return
     engines = args.engines.split(",")
     print("%-8s %-12s %14s %9s" % ("workload", "engine", "instr/record", "vs plain"))
     for workload in args.workloads.split(","):
         per = {}
         for engine in engines:
-            small, large = instructions(engine, workload, args.n), instructions(engine, workload, 3 * args.n)
-            per[engine] = (large - small) / (2 * args.n)
+            per[engine] = per_record(engine, workload, args.n)
             base = per.get("plain")
             ratio = "%.3fx" % (base / per[engine]) if base else "-"
             print("%-8s %-12s %14.0f %9s" % (workload, engine, per[engine], ratio), flush=True)
+
+
+def per_record(engine, workload, n):
+    """Instructions per record: (run at 3n - run at n) / 2n."""
+    return (instructions(engine, workload, 3 * n) - instructions(engine, workload, n)) / (2 * n)
+
+
+def exchange(workloads, n):
+    print("%-8s %10s %10s %10s %12s %14s" % ("workload", "p1", "p2", "p2-cross", "p2-cross/p1",
+                                             "2 x p1/p2-cross"))
+    for workload in workloads:
+        per = {c: per_record(c, workload, n) for c in EXCHANGE_CONFIGS}
+        print("%-8s %10.0f %10.0f %10.0f %11.3fx %13.2fx" % (
+            workload, per["p1"], per["p2"], per["p2-cross"], per["p2-cross"] / per["p1"],
+            2 * per["p1"] / per["p2-cross"]), flush=True)
 
 
 if __name__ == "__main__":
