@@ -22,7 +22,7 @@ that this work allows before memory effects, system time and idle time.
 
     .venv/bin/python bench/instructions.py                  # W1, W3: plain, strom, strom+types
     .venv/bin/python bench/instructions.py --workloads W3 --engines plain,strom
-    .venv/bin/python bench/instructions.py --exchange --workloads W1,W2,W3
+    .venv/bin/python bench/instructions.py --exchange --workloads W1,W2,W3 [--cache]
 
 Needs ``valgrind`` on the PATH; about 1 minute for the defaults.
 """
@@ -118,18 +118,28 @@ strom_jobs.execute_job(workload, n, 1 if config == "p1" else 2, True, "inline")
 EXCHANGE_CONFIGS = ("p1", "p2", "p2-cross")
 
 
-def instructions(engine, workload, n):
-    """Total instructions of one run of ``workload`` with ``n`` records on ``engine`` (or
-    exchange configuration)."""
+# callgrind's cache model for --cache: 32 KiB L1 data, and a 512 KiB last level standing for
+# the per-core L2 (what a record read long after it was made misses on this machine)
+CACHE_MODEL = ["--cache-sim=yes", "--D1=32768,8,64", "--LL=524288,8,64"]
+
+
+def counts(engine, workload, n, cache=False):
+    """Instructions (and with ``cache`` last-level data misses) of one run of ``workload`` with
+    ``n`` records on ``engine`` (or exchange configuration)."""
     child = EXCHANGE_CHILD if engine in EXCHANGE_CONFIGS else CHILD
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+           *(CACHE_MODEL if cache else []), sys.executable, "-c",
            child % {"here": HERE, "root": ROOT}, engine, workload, str(n)]
     env = dict(os.environ, PYTHONHASHSEED="0")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
     match = re.search(r"Collected\s*:\s*([\d,]+)", proc.stderr) or re.search(r"refs:\s*([\d,]+)", proc.stderr)
-    if proc.returncode != 0 or match is None:
+    misses = re.search(r"LLd misses:\s*([\d,]+)", proc.stderr)
+    if proc.returncode != 0 or match is None or (cache and misses is None):
         raise SystemExit("valgrind run failed (%s %s n=%d):\n%s" % (engine, workload, n, proc.stderr[-2000:]))
-    return int(match.group(1).replace(",", ""))
+    out = {"instructions": int(match.group(1).replace(",", ""))}
+    if cache:
+        out["misses"] = int(misses.group(1).replace(",", ""))
+    return out
 
 
 def main():
@@ -139,36 +149,44 @@ def main():
     ap.add_argument("--n", type=int, default=20000, help="smaller size; the larger one is 3n")
     ap.add_argument("--exchange", action="store_true",
                     help="p1 / p2 / p2-cross (what parallelism adds per record) instead of engines")
+    ap.add_argument("--cache", action="store_true",
+                    help="with --exchange: also last-level data misses per record (callgrind's "
+                         "cache model, 512 KiB last level; slower)")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed")
     if args.exchange:
-        exchange(args.workloads.split(","), args.n)
+        exchange(args.workloads.split(","), args.n, args.cache)
         return
     engines = args.engines.split(",")
     print("%-8s %-12s %14s %9s" % ("workload", "engine", "instr/record", "vs plain"))
     for workload in args.workloads.split(","):
         per = {}
         for engine in engines:
-            per[engine] = per_record(engine, workload, args.n)
+            per[engine] = per_record(engine, workload, args.n)["instructions"]
             base = per.get("plain")
             ratio = "%.3fx" % (base / per[engine]) if base else "-"
             print("%-8s %-12s %14.0f %9s" % (workload, engine, per[engine], ratio), flush=True)
 
 
-def per_record(engine, workload, n):
-    """Instructions per record: (run at 3n - run at n) / 2n."""
-    return (instructions(engine, workload, 3 * n) - instructions(engine, workload, n)) / (2 * n)
+def per_record(engine, workload, n, cache=False):
+    """Counts per record (:func:`counts`): (run at 3n - run at n) / 2n."""
+    small, large = counts(engine, workload, n, cache), counts(engine, workload, 3 * n, cache)
+    return {k: (large[k] - small[k]) / (2 * n) for k in small}
 
 
-def exchange(workloads, n):
+def exchange(workloads, n, cache):
     print("%-8s %10s %10s %10s %12s %14s" % ("workload", "p1", "p2", "p2-cross", "p2-cross/p1",
                                              "2 x p1/p2-cross"))
     for workload in workloads:
-        per = {c: per_record(c, workload, n) for c in EXCHANGE_CONFIGS}
+        per = {c: per_record(c, workload, n, cache) for c in EXCHANGE_CONFIGS}
+        ir = {c: per[c]["instructions"] for c in EXCHANGE_CONFIGS}
         print("%-8s %10.0f %10.0f %10.0f %11.3fx %13.2fx" % (
-            workload, per["p1"], per["p2"], per["p2-cross"], per["p2-cross"] / per["p1"],
-            2 * per["p1"] / per["p2-cross"]), flush=True)
+            workload, ir["p1"], ir["p2"], ir["p2-cross"], ir["p2-cross"] / ir["p1"],
+            2 * ir["p1"] / ir["p2-cross"]), flush=True)
+        if cache:
+            print("%-8s %10.1f %10.1f %10.1f   (last-level data misses per record)" % (
+                "", *(per[c]["misses"] for c in EXCHANGE_CONFIGS)), flush=True)
 
 
 if __name__ == "__main__":
