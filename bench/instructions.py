@@ -18,13 +18,18 @@ TaskManager processes): ``p1`` (the key_by an in-process exchange to the one sub
 between subtasks of different index made of the network's two channel ends joined in this
 process: every record that would cross between two one-slot TaskManagers is serialized and
 deserialized by the same code, without the sockets). ``2 x p1 / p2-cross`` is the p=2 speedup
-that this work allows before memory effects, system time and idle time.
+that this work allows before memory effects, system time and idle time. Both p=2 subtasks run
+in one interpreter here, so the call sites they share see two functions (a few dozen
+instructions per record more than on two TaskManagers), and ``--cache`` (data misses in
+callgrind's cache model, 512 KiB last level) puts both subtasks' data in one cache: it shows
+the direction of a change, not its size on a real machine.
 
     .venv/bin/python bench/instructions.py                  # W1, W3: plain, strom, strom+types
     .venv/bin/python bench/instructions.py --workloads W3 --engines plain,strom
     .venv/bin/python bench/instructions.py --exchange --workloads W1,W2,W3 [--cache]
 
-Needs ``valgrind`` on the PATH; about 1 minute for the defaults.
+Needs ``valgrind`` on the PATH; about 1 minute for the defaults, 2 per workload with
+``--exchange`` (5 with ``--cache``).
 """
 import argparse
 import os
