@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections import namedtuple
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -52,113 +53,105 @@ def _settle(seconds: float = 0.05) -> None:
     _wait(lambda: time.monotonic() >= deadline)
 
 
-def _pair() -> tuple[NetworkEnvironment, NetworkEnvironment]:
+Pair = tuple[NetworkEnvironment, NetworkEnvironment]
+
+
+@pytest.fixture
+def pair() -> Iterator[Pair]:
+    """A producer's and a consumer's network environment of attempt "a1", closed after the test."""
     producer, consumer = NetworkEnvironment(), NetworkEnvironment()
     producer.reset("a1")
     consumer.reset("a1")
     _NETWORKS[:] = [producer, consumer]
-    return producer, consumer
+    yield producer, consumer
+    producer.close()
+    consumer.close()
+    _NETWORKS.clear()
 
 
-def test_remote_channel_delivers_batches_and_events_in_order() -> None:
-    producer, consumer = _pair()
-    try:
-        inp = consumer.input_channel(7, "x")
-        out = producer.output_channel(7, "x", consumer.address, credits=4)
-        out.push(([1, 2, 3], [None, None, None]))
-        out.push("event")
-        out.push((["a"], [5]))
-        _wait(lambda: len(inp) == 3)
-        assert inp.poll() == ([1, 2, 3], [None, None, None])
-        assert inp.poll() == "event"
-        assert inp.poll() == (["a"], [5])
-        assert inp.poll() is None
-    finally:
-        producer.close()
-        consumer.close()
+def test_remote_channel_delivers_batches_and_events_in_order(pair: Pair) -> None:
+    producer, consumer = pair
+    inp = consumer.input_channel(7, "x")
+    out = producer.output_channel(7, "x", consumer.address, credits=4)
+    out.push(([1, 2, 3], [None, None, None]))
+    out.push("event")
+    out.push((["a"], [5]))
+    _wait(lambda: len(inp) == 3)
+    assert inp.poll() == ([1, 2, 3], [None, None, None])
+    assert inp.poll() == "event"
+    assert inp.poll() == (["a"], [5])
+    assert inp.poll() is None
 
 
-def test_credit_based_flow_control_bounds_what_is_in_flight() -> None:
+def test_credit_based_flow_control_bounds_what_is_in_flight(pair: Pair) -> None:
     """A producer gets as many batches as the consumer grants; each batch the consumer takes
     gives one back, and the producer blocked on credit is woken."""
-    producer, consumer = _pair()
-    try:
-        inp = consumer.input_channel(1, "x", credits=2)
-        out = producer.output_channel(1, "x", consumer.address, credits=2)
-        woken = threading.Event()
-        out.on_credit = woken.set
-        out.push(([1], [None]))
-        assert out.has_credit()
-        out.push(([2], [None]))
-        assert not out.has_credit()  # two batches in flight: no more until one is taken
-        out.push("watermark")  # events need no credit
-        _wait(lambda: len(inp) == 3)
-        assert inp.poll() == ([1], [None])
-        _wait(woken.is_set)
-        assert out.has_credit()
-        inp.unread(([9], [None]))  # the rest of a batch put back gives no second credit
-        assert inp.poll() == ([9], [None])
-        _settle()
-        assert out.granted == 3
-    finally:
-        producer.close()
-        consumer.close()
+    producer, consumer = pair
+    inp = consumer.input_channel(1, "x", credits=2)
+    out = producer.output_channel(1, "x", consumer.address, credits=2)
+    woken = threading.Event()
+    out.on_credit = woken.set
+    out.push(([1], [None]))
+    assert out.has_credit()
+    out.push(([2], [None]))
+    assert not out.has_credit()  # two batches in flight: no more until one is taken
+    out.push("watermark")  # events need no credit
+    _wait(lambda: len(inp) == 3)
+    assert inp.poll() == ([1], [None])
+    _wait(woken.is_set)
+    assert out.has_credit()
+    inp.unread(([9], [None]))  # the rest of a batch put back gives no second credit
+    assert inp.poll() == ([9], [None])
+    _settle()
+    assert out.granted == 3
 
 
-def test_credit_returns_in_lumps_of_half_the_window() -> None:
+def test_credit_returns_in_lumps_of_half_the_window(pair: Pair) -> None:
     """With a window of 8 the consumer returns credit 4 batches at a time (one frame each), and
     a producer that used its whole window always gets credit back."""
-    producer, consumer = _pair()
-    try:
-        inp = consumer.input_channel(1, "x", credits=8)
-        out = producer.output_channel(1, "x", consumer.address, credits=8)
-        for i in range(8):
-            out.push(([i], [None]))
-        assert not out.has_credit()
-        _wait(lambda: len(inp) == 8)
-        for i in range(3):
-            assert inp.poll() == ([i], [None])
-        _settle()
-        assert out.granted == 8  # three taken: nothing returned yet
-        assert inp.poll() == ([3], [None])
-        _wait(lambda: out.granted == 12)
-        for i in range(4, 8):
-            assert inp.poll() == ([i], [None])
-        _wait(lambda: out.granted == 16)
-        assert out.has_credit()
-    finally:
-        producer.close()
-        consumer.close()
+    producer, consumer = pair
+    inp = consumer.input_channel(1, "x", credits=8)
+    out = producer.output_channel(1, "x", consumer.address, credits=8)
+    for i in range(8):
+        out.push(([i], [None]))
+    assert not out.has_credit()
+    _wait(lambda: len(inp) == 8)
+    for i in range(3):
+        assert inp.poll() == ([i], [None])
+    _settle()
+    assert out.granted == 8  # three taken: nothing returned yet
+    assert inp.poll() == ([3], [None])
+    _wait(lambda: out.granted == 12)
+    for i in range(4, 8):
+        assert inp.poll() == ([i], [None])
+    _wait(lambda: out.granted == 16)
+    assert out.has_credit()
 
 
-def test_a_step_end_ships_partial_batches_in_process_and_keeps_those_to_other_processes() -> None:
+def test_a_step_end_ships_partial_batches_in_process_and_keeps_those_to_other_processes(pair: Pair) -> None:
     """Between steps the consumer of an in-process channel runs on the same thread, so the
     end of a step ships its partial batch; a consumer in another process runs meanwhile, so
     that channel keeps filling its batch (its task flushes it when it runs out of work, after
     the buffer timeout, when the batch is full, or before an event)."""
-    producer, consumer = _pair()
-    try:
-        inp = consumer.input_channel(3, "x")
-        local = LocalChannel()
-        writer = RecordWriter([local, producer.output_channel(3, "x", consumer.address)],
-                              lambda v: v % 2, batch_size=4)
-        for v in range(4):
-            writer.collect(v, None)
-        writer.flush_step()
-        assert local.poll() == ([0, 2], [None, None])
-        _settle()
-        assert len(inp) == 0  # 1 and 3 wait for more
-        for v in (5, 7):
-            writer.collect(v, None)  # a full batch goes at once
-        _wait(lambda: len(inp) == 1)
-        assert inp.poll() == ([1, 3, 5, 7], [None] * 4)
-        writer.collect(9, None)
-        writer.flush()
-        _wait(lambda: len(inp) == 1)
-        assert inp.poll() == ([9], [None])
-    finally:
-        producer.close()
-        consumer.close()
+    producer, consumer = pair
+    inp = consumer.input_channel(3, "x")
+    local = LocalChannel()
+    writer = RecordWriter([local, producer.output_channel(3, "x", consumer.address)],
+                          lambda v: v % 2, batch_size=4)
+    for v in range(4):
+        writer.collect(v, None)
+    writer.flush_step()
+    assert local.poll() == ([0, 2], [None, None])
+    _settle()
+    assert len(inp) == 0  # 1 and 3 wait for more
+    for v in (5, 7):
+        writer.collect(v, None)  # a full batch goes at once
+    _wait(lambda: len(inp) == 1)
+    assert inp.poll() == ([1, 3, 5, 7], [None] * 4)
+    writer.collect(9, None)
+    writer.flush()
+    _wait(lambda: len(inp) == 1)
+    assert inp.poll() == ([9], [None])
 
 
 def _produced_and_arrived(buffer_timeout: int) -> list[tuple[int, float, float]]:
@@ -186,66 +179,54 @@ def test_a_busy_producer_hands_records_to_another_process_within_the_buffer_time
     assert first_arrival < last_produced - 0.2  # long before the producer is done
 
 
-def test_a_send_never_blocks_what_the_kernel_cannot_take_waits_in_order() -> None:
+def test_a_send_never_blocks_what_the_kernel_cannot_take_waits_in_order(pair: Pair) -> None:
     """The task thread does all network I/O, so a send must not wait for the peer (two
     processes sending to each other would wait forever): a batch larger than any socket
     buffer is queued and goes out as both sides poll."""
-    producer, consumer = _pair()
+    producer, consumer = pair
+    inp = consumer.input_channel(1, "x")
+    out = producer.output_channel(1, "x", consumer.address)
+    big = (["x" * 1000] * 20_000, [None] * 20_000)  # ~20 MB
+    started = time.monotonic()
+    out.push(big)
+    out.push("after")
+    assert time.monotonic() - started < 1.0
+    _wait(lambda: len(inp) == 2, timeout=20)
+    assert inp.poll() == big
+    assert inp.poll() == "after"
+
+
+def test_a_waiting_loop_wakes_when_a_frame_arrives_or_when_set(pair: Pair) -> None:
+    producer, consumer = pair
+    inp = consumer.input_channel(1, "x")
+    out = producer.output_channel(1, "x", consumer.address)
+    out.push(([0], [None]))  # the connection is open and known to the consumer
+    _wait(lambda: len(inp) == 1)
+    inp.poll()
+    threading.Timer(0.1, lambda: out.push(([1], [None]))).start()
+    started = time.monotonic()
+    consumer.wakeup.clear()
+    consumer.wakeup.wait(10)
+    assert time.monotonic() - started < 5
+    _wait(lambda: len(inp) == 1)
+    threading.Timer(0.1, consumer.wakeup.set).start()
+    started = time.monotonic()
+    consumer.wakeup.clear()
+    assert consumer.wakeup.wait(10)
+    assert time.monotonic() - started < 5
+
+
+def test_frames_of_an_earlier_attempt_are_never_delivered(pair: Pair) -> None:
+    producer, consumer = pair
+    consumer.reset("a2")  # the consumer restarted; the producer still sends for a1
+    inp = consumer.input_channel(1, "x")
+    out = producer.output_channel(1, "x", consumer.address)
     try:
-        inp = consumer.input_channel(1, "x")
-        out = producer.output_channel(1, "x", consumer.address)
-        big = (["x" * 1000] * 20_000, [None] * 20_000)  # ~20 MB
-        started = time.monotonic()
-        out.push(big)
-        out.push("after")
-        assert time.monotonic() - started < 1.0
-        _wait(lambda: len(inp) == 2, timeout=20)
-        assert inp.poll() == big
-        assert inp.poll() == "after"
-    finally:
-        producer.close()
-        consumer.close()
-
-
-def test_a_waiting_loop_wakes_when_a_frame_arrives_or_when_set() -> None:
-    producer, consumer = _pair()
-    try:
-        inp = consumer.input_channel(1, "x")
-        out = producer.output_channel(1, "x", consumer.address)
-        out.push(([0], [None]))  # the connection is open and known to the consumer
-        _wait(lambda: len(inp) == 1)
-        inp.poll()
-        threading.Timer(0.1, lambda: out.push(([1], [None]))).start()
-        started = time.monotonic()
-        consumer.wakeup.clear()
-        consumer.wakeup.wait(10)
-        assert time.monotonic() - started < 5
-        _wait(lambda: len(inp) == 1)
-        threading.Timer(0.1, consumer.wakeup.set).start()
-        started = time.monotonic()
-        consumer.wakeup.clear()
-        assert consumer.wakeup.wait(10)
-        assert time.monotonic() - started < 5
-    finally:
-        producer.close()
-        consumer.close()
-
-
-def test_frames_of_an_earlier_attempt_are_never_delivered() -> None:
-    producer, consumer = _pair()
-    try:
-        consumer.reset("a2")  # the consumer restarted; the producer still sends for a1
-        inp = consumer.input_channel(1, "x")
-        out = producer.output_channel(1, "x", consumer.address)
-        try:
-            out.push(([1], [None]))
-        except OSError:
-            pass  # the connection may already be refused
-        _settle(0.1)
-        assert inp.poll() is None
-    finally:
-        producer.close()
-        consumer.close()
+        out.push(([1], [None]))
+    except OSError:
+        pass  # the connection may already be refused
+    _settle(0.1)
+    assert inp.poll() is None
 
 
 def _env(parallelism: int = 2) -> StreamExecutionEnvironment:
@@ -472,27 +453,23 @@ def test_the_last_frames_of_finished_tasks_still_reach_their_consumer() -> None:
     assert sorted(sink.values) == sorted(len(str(i) * 1_000_000) for i in range(40))
 
 
-def test_batches_of_built_in_types_travel_marshalled_and_others_pickled_with_their_types() -> None:
+def test_batches_of_built_in_types_travel_marshalled_and_others_pickled_with_their_types(pair: Pair) -> None:
     from strom.common import Row
 
-    producer, consumer = _pair()
-    try:
-        inp = consumer.input_channel(3, "x", credits=2)  # credit back for every batch
-        out = producer.output_channel(3, "x", consumer.address, credits=2)
-        out.push(([("a", 1), ("b", 2)], [1, 2]))
-        assert out.marshal
-        out.push(([Point(1, 2), Row(x=1)], [None, None]))
-        assert not out.marshal  # a namedtuple: pickled, from now on
-        out.push(([("c", 3)], [3]))
-        _wait(lambda: len(inp) == 3)
-        assert inp.poll() == ([("a", 1), ("b", 2)], [1, 2])
-        values, _ = inp.poll()
-        assert type(values[0]) is Point and isinstance(values[1], Row)
-        assert inp.poll() == ([("c", 3)], [3])
-        _wait(lambda: out.granted == 5)  # every batch, however serialized, returned its credit
-    finally:
-        producer.close()
-        consumer.close()
+    producer, consumer = pair
+    inp = consumer.input_channel(3, "x", credits=2)  # credit back for every batch
+    out = producer.output_channel(3, "x", consumer.address, credits=2)
+    out.push(([("a", 1), ("b", 2)], [1, 2]))
+    assert out.marshal
+    out.push(([Point(1, 2), Row(x=1)], [None, None]))
+    assert not out.marshal  # a namedtuple: pickled, from now on
+    out.push(([("c", 3)], [3]))
+    _wait(lambda: len(inp) == 3)
+    assert inp.poll() == ([("a", 1), ("b", 2)], [1, 2])
+    values, _ = inp.poll()
+    assert type(values[0]) is Point and isinstance(values[1], Row)
+    assert inp.poll() == ([("c", 3)], [3])
+    _wait(lambda: out.granted == 5)  # every batch, however serialized, returned its credit
 
 
 ORPHAN_JOB = """
