@@ -108,3 +108,39 @@ def test_exactly_once_through_failures(env, kafka_broker, new_topic, tmp_path, p
     expected = Counter(f"{k}:{c}" for k in range(KEYS) for c in range(1, N // KEYS + 1))
     assert seen == expected, (f"missing {sum((expected - seen).values())}, "
                               f"duplicated {sum((seen - expected).values())}")
+
+
+def test_restore_fences_a_restored_transaction_slot_reused_after_its_commit(kafka_broker, new_topic):
+    """The restored checkpoint's transaction was committed before the failure, and its slot then
+    went on to a newer transaction, pre-committed at a checkpoint that never completed. The
+    restore must abort that newer transaction and begin afresh in the slot, not reuse the
+    producer mid-transaction (librdkafka: "Operation not valid in state InTransaction")."""
+    import confluent_kafka
+
+    from strom.connectors.kafka._transactions import TransactionPool
+
+    servers, topic = kafka_broker.bootstrap_servers, new_topic(1, "eo-slot")
+    conf = {"bootstrap.servers": servers, "log_level": 3}
+    prefix = os.path.basename(topic)
+
+    def attempt() -> TransactionPool:
+        pool = TransactionPool(confluent_kafka, conf, prefix, 0, servers)
+        pool.recover(restored, 1)
+        return pool
+
+    restored: list[dict] = []
+    first = attempt()
+    first.begin().produce(topic, b"checkpoint 1")        # slot 0
+    first.pre_commit(1).produce(topic, b"checkpoint 2")  # slot 1
+    restored = [first.state()]                           # checkpoint 1 completes: slot 0 pending
+    first.commit_up_to(1)                                # ... and is committed; slot 0 is free
+    first.pre_commit(2).produce(topic, b"checkpoint 3")  # slot 0 again
+    first.pre_commit(3).produce(topic, b"never")         # slot 2; checkpoints 2 and 3 never complete
+    first.close()                                        # the failure
+
+    second = attempt()                                   # restores checkpoint 1
+    second.begin().produce(topic, b"after restore")
+    second.finishing = True
+    second.pre_commit(4)
+    second.commit_up_to(4)
+    assert sorted(v for *_, v in read_all(servers, topic, 1)) == [b"after restore", b"checkpoint 1"]

@@ -106,11 +106,11 @@ class TransactionPool:
         parallelism``), so no two subtasks ever touch the same transactional ids."""
         restored = [e for e in restored if e["subtask"] == self.subtask
                     or (e["subtask"] >= parallelism and e["subtask"] % parallelism == self.subtask)]
-        committed: set[str] = set()
+        committed: set[str] = set()  # committed by this restore: their producers are idle
         for entry in restored:
             for checkpoint_id, txn_id in entry["pending"]:
-                self._recover_commit(checkpoint_id, txn_id)
-                committed.add(txn_id)
+                if self._recover_commit(checkpoint_id, txn_id):
+                    committed.add(txn_id)
         to_fence: set[str] = set()
         subtasks = {self.subtask} | {entry["subtask"] for entry in restored}
         known = max([entry["slots"] for entry in restored] + [0])
@@ -128,20 +128,25 @@ class TransactionPool:
         own = [int(t.rsplit("-", 1)[1]) for t in to_fence if t.startswith(f"{self.prefix}-{self.subtask}-")]
         self.slots = max(own, default=-1) + 1
 
-    def _recover_commit(self, checkpoint_id: int, txn_id: str) -> None:
+    def _recover_commit(self, checkpoint_id: int, txn_id: str) -> bool:
+        """Commit a restored transaction if this process holds it; True if committed here (the
+        producer is then idle and is reused). A transaction committed before the failure returns
+        False: its producer may since have begun (or pre-committed) a newer transaction of the
+        failed attempt, which the fencing must abort."""
         with REGISTRY.lock:
             live = REGISTRY.live.get((self.servers, txn_id))
         if live is not None and live.committed_up_to >= checkpoint_id:
-            return  # committed before the failure
+            return False  # committed before the failure
         if live is not None and live.pre_committed == checkpoint_id:
             self._commit(live, txn_id, checkpoint_id)
-            return
+            return True
         _LOG.warning("KafkaSink: transaction %r of checkpoint %d was pre-committed by a producer "
                      "this process does not hold (another TaskManager process, or one that "
                      "ended). If that producer committed it after the checkpoint completed (the "
                      "usual case) nothing is lost; if its process ended between the checkpoint's "
                      "completion and the commit, librdkafka cannot resume the transaction and its "
                      "records are aborted by the fencing that follows", txn_id, checkpoint_id)
+        return False
 
     # -- the cycle -------------------------------------------------------------------------------
     def begin(self) -> Any:
