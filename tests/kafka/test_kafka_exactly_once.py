@@ -15,11 +15,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka
 import pytest
 
 from strom.common import WatermarkStrategy
 from strom.common.restart_strategy import RestartStrategies
 from strom.common.serialization import SimpleStringSchema
+from strom.connectors.kafka._transactions import TransactionPool
 from strom.datastream.connectors.kafka import (
     DeliveryGuarantee,
     KafkaOffsetsInitializer,
@@ -115,21 +117,16 @@ def test_restore_fences_a_restored_transaction_slot_reused_after_its_commit(kafk
     went on to a newer transaction, pre-committed at a checkpoint that never completed. The
     restore must abort that newer transaction and begin afresh in the slot, not reuse the
     producer mid-transaction (librdkafka: "Operation not valid in state InTransaction")."""
-    import confluent_kafka
-
-    from strom.connectors.kafka._transactions import TransactionPool
-
     servers, topic = kafka_broker.bootstrap_servers, new_topic(1, "eo-slot")
     conf = {"bootstrap.servers": servers, "log_level": 3}
     prefix = os.path.basename(topic)
 
-    def attempt() -> TransactionPool:
+    def attempt(restored: list[dict]) -> TransactionPool:
         pool = TransactionPool(confluent_kafka, conf, prefix, 0, servers)
         pool.recover(restored, 1)
         return pool
 
-    restored: list[dict] = []
-    first = attempt()
+    first = attempt([])
     first.begin().produce(topic, b"checkpoint 1")        # slot 0
     first.pre_commit(1).produce(topic, b"checkpoint 2")  # slot 1
     restored = [first.state()]                           # checkpoint 1 completes: slot 0 pending
@@ -138,7 +135,7 @@ def test_restore_fences_a_restored_transaction_slot_reused_after_its_commit(kafk
     first.pre_commit(3).produce(topic, b"never")         # slot 2; checkpoints 2 and 3 never complete
     first.close()                                        # the failure
 
-    second = attempt()                                   # restores checkpoint 1
+    second = attempt(restored)                           # restores checkpoint 1
     second.begin().produce(topic, b"after restore")
     second.finishing = True
     second.pre_commit(4)
